@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make setup: everything peerlink needs on a fresh Debian bookworm machine, idempotently.
+#   1. Debian packages (bazel/packages.txt)
+#   2. npm test tools (bazel/npm/package.json: buf) into the cache
+#   3. wolfSSL + ngtcp2 from Debian's source packages (bazel/deps.sh)
+# A second run checks and changes nothing, in seconds.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${PEERLINK_CACHE:-$HOME/.cache/peerlink}
+mkdir -p "$cache"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- 1. Debian packages -----------------------------------------------------------------
+wanted=$(grep -v '^\s*#' "$here/packages.txt" | grep -v '^\s*$')
+missing=()
+for p in $wanted; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -q
+  as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- 2. npm test tools ------------------------------------------------------------------
+npm_dir="$cache/npm"
+buf_version=$(sed -n 's/.*"@bufbuild\/buf": "\(.*\)".*/\1/p' "$here/npm/package.json")
+if [ "$("$npm_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
+  echo "setup: installing buf $buf_version from npm"
+  mkdir -p "$npm_dir"
+  cp "$here/npm/package.json" "$npm_dir/package.json"
+  (cd "$npm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  got=$("$npm_dir/node_modules/.bin/buf" --version)
+  [ "$got" = "$buf_version" ] || { echo "setup: buf is $got, wanted $buf_version" >&2; exit 1; }
+fi
+
+# --- 3. wolfSSL + ngtcp2 ----------------------------------------------------------------
+"$here/deps.sh"
+
+echo "setup: ok (cache: $cache)"
