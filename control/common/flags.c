@@ -1,0 +1,204 @@
+#include "control/common/flags.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/common/err.h"
+
+int pl_hostport_split(const char *hostport, char host[64], int *pport) {
+  const char *colon, *hstart = hostport;
+  size_t hlen;
+  if (hostport == NULL || *hostport == '\0')
+    return PL_ERR_INVALID;
+  if (hostport[0] == '[') {
+    const char *close = strchr(hostport, ']');
+    if (close == NULL || close[1] != ':')
+      return PL_ERR_INVALID;
+    hstart = hostport + 1;
+    hlen = (size_t)(close - hstart);
+    colon = close + 1;
+  } else {
+    colon = strrchr(hostport, ':');
+    if (colon == NULL || memchr(hostport, ':', (size_t)(colon - hostport)) != NULL)
+      return PL_ERR_INVALID; /* bare IPv6 needs brackets */
+    hlen = (size_t)(colon - hostport);
+  }
+  if (hlen == 0 || hlen >= 64)
+    return PL_ERR_INVALID;
+  char *end;
+  errno = 0;
+  long port = strtol(colon + 1, &end, 10);
+  if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535)
+    return PL_ERR_INVALID;
+  memcpy(host, hstart, hlen);
+  host[hlen] = '\0';
+  *pport = (int)port;
+  return 0;
+}
+
+int pl_host_is_loopback(const char *host) {
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (strcmp(host, "localhost") == 0)
+    return 1;
+  if (inet_pton(AF_INET, host, &a4) == 1)
+    return (ntohl(a4.s_addr) >> 24) == 127;
+  if (inet_pton(AF_INET6, host, &a6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&a6);
+  return 0;
+}
+
+static int parse_millis(const char *s, int seconds_default, uint64_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno != 0 || v < 0)
+    return PL_ERR_INVALID;
+  double mult = seconds_default ? 1000.0 : 1.0;
+  if (strcmp(end, "ms") == 0)
+    mult = 1;
+  else if (strcmp(end, "s") == 0)
+    mult = 1000;
+  else if (strcmp(end, "m") == 0)
+    mult = 60000;
+  else if (*end != '\0')
+    return PL_ERR_INVALID;
+  *out = (uint64_t)(v * mult + 0.5);
+  return 0;
+}
+
+static int set_value(const pl_flag *f, const char *val, int from_env, char *err, size_t errlen) {
+  uint64_t u;
+  char *end;
+  char host[64];
+  int port;
+  switch (f->type) {
+  case PL_FLAG_STRING:
+    *(char **)f->dest = (char *)val;
+    return 0;
+  case PL_FLAG_HOSTPORT:
+    /* The Python prototype's deployments set URLs (RENDEZVOUS_SERVICE_URL=grpc://host:port). */
+    if (strstr(val, "://") != NULL)
+      val = strstr(val, "://") + 3;
+    if (pl_hostport_split(val, host, &port) != 0) {
+      snprintf(err, errlen, "--%s: expected HOST:PORT (port 0-65535), got \"%s\"", f->name, val);
+      return PL_ERR_INVALID;
+    }
+    *(char **)f->dest = (char *)val;
+    return 0;
+  case PL_FLAG_UINT:
+    errno = 0;
+    u = strtoull(val, &end, 10);
+    if (*val == '\0' || *end != '\0' || errno != 0 || val[0] == '-') {
+      snprintf(err, errlen, "--%s: expected a non-negative integer, got \"%s\"", f->name, val);
+      return PL_ERR_INVALID;
+    }
+    break;
+  case PL_FLAG_MILLIS:
+    if (parse_millis(val, from_env && f->env_in_seconds, &u) != 0) {
+      snprintf(err, errlen, "--%s: expected a duration like 500ms, 5s or 2m, got \"%s\"", f->name,
+               val);
+      return PL_ERR_INVALID;
+    }
+    break;
+  case PL_FLAG_BOOL:
+    if (strcmp(val, "1") == 0 || strcmp(val, "true") == 0 || strcmp(val, "yes") == 0) {
+      *(int *)f->dest = 1;
+    } else if (strcmp(val, "0") == 0 || strcmp(val, "false") == 0 || strcmp(val, "no") == 0) {
+      *(int *)f->dest = 0;
+    } else {
+      snprintf(err, errlen, "--%s: expected true or false, got \"%s\"", f->name, val);
+      return PL_ERR_INVALID;
+    }
+    return 0;
+  }
+  if (f->max != 0 && (u < f->min || u > f->max)) {
+    snprintf(err, errlen, "--%s: %s is out of range (%llu..%llu%s)", f->name, val,
+             (unsigned long long)f->min, (unsigned long long)f->max,
+             f->type == PL_FLAG_MILLIS ? " ms" : "");
+    return PL_ERR_INVALID;
+  }
+  *(uint64_t *)f->dest = u;
+  return 0;
+}
+
+static const pl_flag *find_flag(const pl_flag *flags, size_t n, const char *name, size_t len) {
+  for (size_t i = 0; i < n; i++)
+    if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0)
+      return &flags[i];
+  return NULL;
+}
+
+int pl_flags_parse(const pl_flag *flags, size_t nflags, int argc, char **argv,
+                   int *pfirst_positional, char *err, size_t errlen, const char *usage_head) {
+  int rv;
+  /* Defaults first, then the environment, then the command line overrides both. */
+  for (size_t i = 0; i < nflags; i++) {
+    const pl_flag *f = &flags[i];
+    if (f->def && (rv = set_value(f, f->def, 0, err, errlen)) != 0)
+      return rv;
+    const char *env = f->env ? getenv(f->env) : NULL;
+    if (env && *env && (rv = set_value(f, env, 1, err, errlen)) != 0) {
+      size_t used = strlen(err);
+      snprintf(err + used, errlen - used, " (from $%s)", f->env);
+      return rv;
+    }
+  }
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    }
+    if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+      break; /* first positional argument: the rest belongs to the command */
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      pl_flags_usage(stdout, flags, nflags, usage_head);
+      return 1;
+    }
+    const char *name = a + 2, *eq = strchr(name, '=');
+    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+    const pl_flag *f = find_flag(flags, nflags, name, nlen);
+    if (f == NULL) {
+      snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)nlen, name);
+      return PL_ERR_INVALID;
+    }
+    const char *val = eq ? eq + 1 : NULL;
+    if (val == NULL && f->type == PL_FLAG_BOOL)
+      val = "true";
+    if (val == NULL) {
+      if (i + 1 >= argc) {
+        snprintf(err, errlen, "--%s needs a value", f->name);
+        return PL_ERR_INVALID;
+      }
+      val = argv[++i];
+    }
+    if ((rv = set_value(f, val, 0, err, errlen)) != 0)
+      return rv;
+  }
+  *pfirst_positional = i;
+  return 0;
+}
+
+void pl_flags_usage(FILE *out, const pl_flag *flags, size_t nflags, const char *usage_head) {
+  fprintf(out, "%s\n\nFlags (environment variable in brackets):\n", usage_head);
+  for (size_t i = 0; i < nflags; i++) {
+    const pl_flag *f = &flags[i];
+    const char *arg = f->type == PL_FLAG_HOSTPORT ? " HOST:PORT"
+                      : f->type == PL_FLAG_MILLIS ? " DURATION"
+                      : f->type == PL_FLAG_UINT   ? " N"
+                      : f->type == PL_FLAG_STRING ? " VALUE"
+                                                  : "";
+    fprintf(out, "  --%s%s\n      %s", f->name, arg, f->help);
+    if (f->def)
+      fprintf(out, " (default %s)", f->def);
+    if (f->env)
+      fprintf(out, " [%s%s]", f->env, f->env_in_seconds ? ", seconds" : "");
+    fputc('\n', out);
+  }
+  fprintf(out, "  --help\n      Show this text.\n");
+}

@@ -1,0 +1,93 @@
+#ifndef PEERLINK_RPC_INTERNAL_H
+#define PEERLINK_RPC_INTERNAL_H
+
+/* Shared between the files of control/rpc/ only. This is the one header that includes the gRPC
+ * C core; nothing outside this folder may include it. */
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "control/rpc/rpc.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Runtime (runtime.c): the process-wide completion queue and its thread, and one dispatcher
+ * per libuv loop.
+ * ---------------------------------------------------------------------------------------- */
+
+typedef struct pl_rpc__runtime pl_rpc__runtime;
+typedef struct pl_rpc__tag pl_rpc__tag;
+
+/* Runs on the loop thread with the result of the operation started with this tag. */
+typedef void (*pl_rpc__tag_fn)(pl_rpc__tag *tag, int ok);
+
+/* Every tag handed to gRPC is one of these, embedded in the object that owns the operation.
+ * A tag has at most one operation outstanding at a time: the completion-queue thread links
+ * the tag itself into its loop's event list, so delivering an event allocates nothing. */
+struct pl_rpc__tag {
+  pl_rpc__tag_fn fn;
+  pl_rpc__runtime *rt;
+  pl_rpc__tag *next; /* event list link, owned by the runtime while queued */
+  int ok;
+};
+
+/* Takes a reference on the runtime of `loop`, creating it (and the shared completion queue,
+ * its thread and grpc_init) on first use. Returns 0, PL_ERR_NOMEM or PL_ERR_IO. */
+int pl_rpc__runtime_acquire(pl_rpc__runtime **prt, uv_loop_t *loop);
+/* Drops a reference. The last one on a loop closes its uv_async; the last one in the process
+ * stops the thread and calls grpc_shutdown. Every tag must have been delivered. */
+void pl_rpc__runtime_release(pl_rpc__runtime *rt);
+grpc_completion_queue *pl_rpc__runtime_cq(const pl_rpc__runtime *rt);
+uv_loop_t *pl_rpc__runtime_loop(const pl_rpc__runtime *rt);
+
+void pl_rpc__tag_init(pl_rpc__tag *tag, pl_rpc__runtime *rt, pl_rpc__tag_fn fn);
+/* Delivers `tag` with `ok` on a later turn of the loop, as if gRPC had completed it. */
+void pl_rpc__tag_post(pl_rpc__tag *tag, int ok);
+/* grpc_call_start_batch; a batch gRPC refuses is delivered as a failed completion, so callers
+ * have one path for every outcome. */
+void pl_rpc__start_batch(grpc_call *call, const grpc_op *ops, size_t nops, pl_rpc__tag *tag);
+
+/* ------------------------------------------------------------------------------------------
+ * Codec (codec.c)
+ * ---------------------------------------------------------------------------------------- */
+
+/* Serializes `msg`. Returns NULL when out of memory. */
+grpc_byte_buffer *pl_rpc__pack(const ProtobufCMessage *msg);
+/* Parses `bb` as `desc`; free with protobuf_c_message_free_unpacked. NULL if it does not
+ * parse. */
+ProtobufCMessage *pl_rpc__unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc);
+/* A NUL-terminated malloc'd copy of `s` (NULL when out of memory). */
+char *pl_rpc__slice_strdup(grpc_slice s);
+/* Whether metadata `key` in `md` equals `value` (compared without early exit). */
+int pl_rpc__metadata_equals(const grpc_metadata_array *md, const char *key, const char *value);
+
+/* ------------------------------------------------------------------------------------------
+ * Addresses (addr.c)
+ * ---------------------------------------------------------------------------------------- */
+
+/* Checks "HOST:PORT" (IPv6 hosts in brackets). *ploopback: 127.0.0.0/8, ::1 or "localhost".
+ * Returns 0 or PL_ERR_INVALID. */
+int pl_rpc__parse_hostport(const char *s, int *ploopback);
+
+/* ------------------------------------------------------------------------------------------
+ * Server calls (server_call.c), created by server.c
+ * ---------------------------------------------------------------------------------------- */
+
+/* What a new call needs from its server. */
+typedef struct pl_rpc__call_env {
+  pl_rpc__runtime *rt;
+  const char *token; /* NULL: no check */
+  /* Called on the loop thread after the call is freed. */
+  void (*on_freed)(void *server);
+  void *server;
+} pl_rpc__call_env;
+
+/* Takes ownership of `gcall` and `md` (left empty). `svc`/`method` NULL means the path
+ * `unknown_path` matched no method: the call is answered UNIMPLEMENTED. */
+void pl_rpc__server_call_begin(const pl_rpc__call_env *env, grpc_call *gcall,
+                               grpc_metadata_array *md, const pl_rpc_service *svc,
+                               const pl_rpc_method *method, const char *unknown_path);
+
+#endif
