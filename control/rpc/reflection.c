@@ -3,7 +3,6 @@
 
 #include "control/rpc/reflection.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +19,16 @@ static const char *const builtin_services[] = {
 
 /* "scope.name", or "name" at the top level. NULL when out of memory. */
 static char *join(const char *scope, const char *name) {
-  char *s;
   if (scope[0] == '\0')
     return strdup(name);
-  return asprintf(&s, "%s.%s", scope, name) < 0 ? NULL : s;
+  size_t a = strlen(scope), b = strlen(name);
+  char *s = malloc(a + 1 + b + 1);
+  if (s == NULL)
+    return NULL;
+  memcpy(s, scope, a);
+  s[a] = '.';
+  memcpy(s + a + 1, name, b + 1);
+  return s;
 }
 
 /* Takes ownership of `name` (which may be NULL: out of memory). */

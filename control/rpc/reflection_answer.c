@@ -47,12 +47,16 @@ static int error_response(response *resp, pl_rpc_status code, const char *fmt, .
   resp->message_response_case = RESP_CASE(ERROR_RESPONSE);
   resp->error_response = err;
   err->error_code = code;
-  va_list ap;
+  va_list ap, ap2;
   va_start(ap, fmt);
-  char *msg;
-  int n = vasprintf(&msg, fmt, ap);
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  char *msg = n < 0 ? NULL : malloc((size_t)n + 1);
+  if (msg != NULL)
+    vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+  va_end(ap2);
   va_end(ap);
-  if (n < 0)
+  if (msg == NULL)
     return PL_ERR_NOMEM;
   err->error_message = msg;
   return 0;

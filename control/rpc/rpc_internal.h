@@ -78,7 +78,7 @@ int pl_rpc__parse_hostport(const char *s, int *ploopback);
 /* What a new call needs from its server. */
 typedef struct pl_rpc__call_env {
   pl_rpc__runtime *rt;
-  const char *token; /* NULL: no check */
+  const char *authorization; /* the required "Bearer <token>"; NULL: no check */
   /* Called on the loop thread after the call is freed. */
   void (*on_freed)(void *server);
   void *server;
@@ -89,5 +89,23 @@ typedef struct pl_rpc__call_env {
 void pl_rpc__server_call_begin(const pl_rpc__call_env *env, grpc_call *gcall,
                                grpc_metadata_array *md, const pl_rpc_service *svc,
                                const pl_rpc_method *method, const char *unknown_path);
+
+/* ------------------------------------------------------------------------------------------
+ * Channels (channel.c), used by client calls (client_call.c)
+ * ---------------------------------------------------------------------------------------- */
+
+/* First member of every client call, so the channel can list its calls. */
+typedef struct pl_rpc__link {
+  struct pl_rpc__link *prev, *next;
+} pl_rpc__link;
+
+/* Adds a call to the channel's list. Returns 0 or PL_ERR_CLOSED (channel being freed). */
+int pl_rpc__channel_attach(pl_rpc_channel *ch, pl_rpc__link *call);
+/* Removes a freed call; the last one frees a channel whose owner already let go of it. */
+void pl_rpc__channel_detach(pl_rpc_channel *ch, pl_rpc__link *call);
+grpc_channel *pl_rpc__channel_grpc(const pl_rpc_channel *ch);
+pl_rpc__runtime *pl_rpc__channel_runtime(const pl_rpc_channel *ch);
+/* "Bearer <token>" or NULL. */
+const char *pl_rpc__channel_authorization(const pl_rpc_channel *ch);
 
 #endif

@@ -1,0 +1,329 @@
+/* One outgoing call.
+ *
+ * Three tags, each with at most one batch in flight:
+ *   status_tag  RECV_STATUS_ON_CLIENT, started first: completes when the call is over;
+ *   send_tag    SEND_INITIAL_METADATA (first batch, with the token), then one SEND_MESSAGE at a
+ *               time from the write queue, SEND_CLOSE_FROM_CLIENT riding with the last one;
+ *   recv_tag    RECV_INITIAL_METADATA with the first RECV_MESSAGE, then RECV_MESSAGE alone.
+ * Headers are never awaited before sending: a server may hold its headers until it has read a
+ * request. on_status runs once the status arrived and no other batch is in flight, so it is
+ * always the last callback, after every message. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/common/err.h"
+#include "control/rpc/rpc_internal.h"
+#include "control/rpc/rpc_testing.h"
+
+typedef struct out_msg {
+  grpc_byte_buffer *bb;
+  struct out_msg *next;
+} out_msg;
+
+struct pl_rpc_client_call {
+  pl_rpc__link link; /* first: the channel lists calls by it */
+  pl_rpc_channel *channel;
+  grpc_call *gcall;
+  const ProtobufCMessageDescriptor *response;
+  pl_rpc_client_callbacks cb;
+  void *arg;
+
+  pl_rpc__tag status_tag;
+  pl_rpc__tag recv_tag;
+  pl_rpc__tag send_tag;
+  int status_active;
+  int recv_active;
+  int send_active;
+
+  grpc_metadata auth;
+  grpc_metadata_array initial_md;
+  grpc_metadata_array trailing_md;
+  grpc_status_code status;
+  grpc_slice details;
+  grpc_byte_buffer *recv_buf;
+  int initial_md_requested;
+
+  out_msg *head, *tail;
+  grpc_byte_buffer *inflight;
+  int initial_md_sent;
+  int close_requested;
+  int close_sent;
+
+  int cancelled; /* by us: no more messages are delivered */
+  int done;      /* on_status ran or is running */
+};
+
+#define CALL_OF(tagp, field)                                                                     \
+  ((pl_rpc_client_call *)((char *)(tagp)-offsetof(pl_rpc_client_call, field)))
+
+static void on_status(pl_rpc__tag *tag, int ok);
+static void on_recv(pl_rpc__tag *tag, int ok);
+static void on_send(pl_rpc__tag *tag, int ok);
+
+static void call_free(pl_rpc_client_call *c) {
+  while (c->head) {
+    out_msg *m = c->head;
+    c->head = m->next;
+    grpc_byte_buffer_destroy(m->bb);
+    free(m);
+  }
+  grpc_metadata_array_destroy(&c->initial_md);
+  grpc_metadata_array_destroy(&c->trailing_md);
+  grpc_slice_unref(c->details);
+  grpc_call_unref(c->gcall);
+  pl_rpc_channel *ch = c->channel;
+  pl_rpc__link *link = &c->link;
+  free(c);
+  pl_rpc__channel_detach(ch, link);
+}
+
+static void maybe_done(pl_rpc_client_call *c) {
+  if (c->status_active || c->recv_active || c->send_active || c->done)
+    return;
+  c->done = 1;
+  char *msg = pl_rpc__slice_strdup(c->details);
+  c->cb.on_status(c, (pl_rpc_status)c->status, msg ? msg : "", c->arg);
+  free(msg);
+  call_free(c);
+}
+
+static void pump_send(pl_rpc_client_call *c) {
+  grpc_op ops[3];
+  size_t n = 0;
+  if (c->send_active || c->close_sent || c->done)
+    return;
+  memset(ops, 0, sizeof(ops));
+  if (!c->initial_md_sent) {
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (pl_rpc__channel_authorization(c->channel)) {
+      ops[n].data.send_initial_metadata.count = 1;
+      ops[n].data.send_initial_metadata.metadata = &c->auth;
+    }
+    n++;
+    c->initial_md_sent = 1;
+  }
+  if (c->head) {
+    out_msg *m = c->head;
+    c->head = m->next;
+    if (!c->head)
+      c->tail = NULL;
+    c->inflight = m->bb;
+    free(m);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n++].data.send_message.send_message = c->inflight;
+  }
+  if (c->close_requested && !c->head) {
+    ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    c->close_sent = 1;
+  }
+  if (n == 0)
+    return;
+  c->send_active = 1;
+  pl_rpc__start_batch(c->gcall, ops, n, &c->send_tag);
+}
+
+static void start_recv(pl_rpc_client_call *c) {
+  grpc_op ops[2];
+  size_t n = 0;
+  memset(ops, 0, sizeof(ops));
+  if (!c->initial_md_requested) {
+    ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[n++].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
+    c->initial_md_requested = 1;
+  }
+  ops[n].op = GRPC_OP_RECV_MESSAGE;
+  ops[n++].data.recv_message.recv_message = &c->recv_buf;
+  c->recv_active = 1;
+  pl_rpc__start_batch(c->gcall, ops, n, &c->recv_tag);
+}
+
+static void on_status(pl_rpc__tag *tag, int ok) {
+  pl_rpc_client_call *c = CALL_OF(tag, status_tag);
+  (void)ok; /* RECV_STATUS_ON_CLIENT always succeeds; the status tells what happened */
+  c->status_active = 0;
+  maybe_done(c);
+}
+
+static void on_send(pl_rpc__tag *tag, int ok) {
+  pl_rpc_client_call *c = CALL_OF(tag, send_tag);
+  c->send_active = 0;
+  if (c->inflight) {
+    grpc_byte_buffer_destroy(c->inflight);
+    c->inflight = NULL;
+  }
+  /* A failed send means the call is over; its status is on the way. */
+  if (ok)
+    pump_send(c);
+  maybe_done(c);
+}
+
+static void on_recv(pl_rpc__tag *tag, int ok) {
+  pl_rpc_client_call *c = CALL_OF(tag, recv_tag);
+  grpc_byte_buffer *bb = c->recv_buf;
+  c->recv_buf = NULL;
+  c->recv_active = 0;
+  if (!ok || !bb || c->cancelled) {
+    /* End of the stream, or nobody wants more. */
+    if (bb)
+      grpc_byte_buffer_destroy(bb);
+    maybe_done(c);
+    return;
+  }
+  ProtobufCMessage *msg = pl_rpc__unpack(bb, c->response);
+  grpc_byte_buffer_destroy(bb);
+  if (!msg) {
+    char why[256];
+    snprintf(why, sizeof(why), "error parsing response proto: %s", c->response->name);
+    grpc_call_cancel_with_status(c->gcall, GRPC_STATUS_INTERNAL, why, NULL);
+    c->cancelled = 1;
+    maybe_done(c);
+    return;
+  }
+  if (c->cb.on_message)
+    c->cb.on_message(c, msg, c->arg);
+  protobuf_c_message_free_unpacked(msg, NULL);
+  /* The handler may have cancelled, which leaves the status to end the call. */
+  if (!c->cancelled)
+    start_recv(c);
+  else
+    maybe_done(c);
+}
+
+static int start(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char *method_path,
+                 const ProtobufCMessageDescriptor *response, const pl_rpc_client_callbacks *cb,
+                 void *arg, uint64_t timeout_ms, out_msg *first) {
+  if (!method_path || !response || !cb || !cb->on_status)
+    return PL_ERR_INVALID;
+  pl_rpc_client_call *c = calloc(1, sizeof(*c));
+  if (!c)
+    return PL_ERR_NOMEM;
+  int rv = pl_rpc__channel_attach(channel, &c->link);
+  if (rv != 0) {
+    free(c);
+    return rv;
+  }
+  c->channel = channel;
+  c->response = response;
+  c->cb = *cb;
+  c->arg = arg;
+  pl_rpc__runtime *rt = pl_rpc__channel_runtime(channel);
+  pl_rpc__tag_init(&c->status_tag, rt, on_status);
+  pl_rpc__tag_init(&c->recv_tag, rt, on_recv);
+  pl_rpc__tag_init(&c->send_tag, rt, on_send);
+  grpc_metadata_array_init(&c->initial_md);
+  grpc_metadata_array_init(&c->trailing_md);
+  c->details = grpc_empty_slice();
+  if (pl_rpc__channel_authorization(channel)) {
+    /* The channel owns the string and outlives its calls. */
+    c->auth.key = grpc_slice_from_static_string("authorization");
+    c->auth.value = grpc_slice_from_static_string(pl_rpc__channel_authorization(channel));
+  }
+
+  gpr_timespec deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  if (timeout_ms > 0)
+    deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                            gpr_time_from_millis((int64_t)timeout_ms, GPR_TIMESPAN));
+  grpc_slice method = grpc_slice_from_static_string(method_path);
+  c->gcall = grpc_channel_create_call(pl_rpc__channel_grpc(channel), NULL, GRPC_PROPAGATE_DEFAULTS,
+                                      pl_rpc__runtime_cq(rt), method, NULL, deadline, NULL);
+  if (!c->gcall) {
+    pl_rpc__channel_detach(channel, &c->link);
+    free(c);
+    return PL_ERR_NOMEM;
+  }
+
+  grpc_op op;
+  memset(&op, 0, sizeof(op));
+  op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+  op.data.recv_status_on_client.trailing_metadata = &c->trailing_md;
+  op.data.recv_status_on_client.status = &c->status;
+  op.data.recv_status_on_client.status_details = &c->details;
+  c->status_active = 1;
+  pl_rpc__start_batch(c->gcall, &op, 1, &c->status_tag);
+
+  if (first) {
+    c->head = c->tail = first;
+    c->close_requested = 1;
+  }
+  pump_send(c);
+  start_recv(c);
+  if (pcall)
+    *pcall = c;
+  return 0;
+}
+
+int pl_rpc_client_call_start(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
+                             const char *method_path, const ProtobufCMessageDescriptor *response,
+                             const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms) {
+  return start(pcall, channel, method_path, response, cb, arg, timeout_ms, NULL);
+}
+
+int pl_rpc_unary(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char *method_path,
+                 const ProtobufCMessage *request, const ProtobufCMessageDescriptor *response,
+                 const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms) {
+  /* Everything that can fail happens before the call exists, so an error means no callback. */
+  out_msg *m = malloc(sizeof(*m));
+  if (!m)
+    return PL_ERR_NOMEM;
+  m->bb = pl_rpc__pack(request);
+  m->next = NULL;
+  int rv = start(pcall, channel, method_path, response, cb, arg, timeout_ms, m);
+  if (rv != 0) {
+    grpc_byte_buffer_destroy(m->bb);
+    free(m);
+  }
+  return rv;
+}
+
+static int enqueue(pl_rpc_client_call *c, grpc_byte_buffer *bb) {
+  out_msg *m = malloc(sizeof(*m));
+  if (!m) {
+    grpc_byte_buffer_destroy(bb);
+    return PL_ERR_NOMEM;
+  }
+  m->bb = bb;
+  m->next = NULL;
+  if (c->tail)
+    c->tail->next = m;
+  else
+    c->head = m;
+  c->tail = m;
+  pump_send(c);
+  return 0;
+}
+
+static int can_send(const pl_rpc_client_call *c) {
+  return !c->done && !c->cancelled && !c->close_requested;
+}
+
+int pl_rpc_client_call_send(pl_rpc_client_call *call, const ProtobufCMessage *msg) {
+  if (!can_send(call))
+    return PL_ERR_CLOSED;
+  return enqueue(call, pl_rpc__pack(msg));
+}
+
+int pl_rpc__client_call_send_raw(pl_rpc_client_call *call, const void *data, size_t len) {
+  if (!can_send(call))
+    return PL_ERR_CLOSED;
+  grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
+  grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
+  grpc_slice_unref(slice);
+  return enqueue(call, bb);
+}
+
+int pl_rpc_client_call_close_send(pl_rpc_client_call *call) {
+  if (!can_send(call))
+    return PL_ERR_CLOSED;
+  call->close_requested = 1;
+  pump_send(call);
+  return 0;
+}
+
+void pl_rpc_client_call_cancel(pl_rpc_client_call *call) {
+  if (call->done || call->cancelled)
+    return;
+  call->cancelled = 1;
+  grpc_call_cancel(call->gcall, NULL);
+}
