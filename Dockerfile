@@ -1,0 +1,23 @@
+# peerlink programs in a slim runtime image. The build stage runs exactly what a developer
+# runs: `make setup` (Debian packages, wolfSSL + ngtcp2 from Debian source packages) and
+# `make build`.
+FROM debian:bookworm AS build
+RUN apt-get update -q && apt-get install -y -q --no-install-recommends make ca-certificates sudo \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN make setup && make build
+
+FROM debian:bookworm-slim AS runtime
+# Shared libraries the programs link against (wolfSSL and ngtcp2 are linked statically).
+RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
+        libgrpc29 libprotobuf-c1 libuv1 libjansson4 libwebsockets17 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /var/lib/peerlink --create-home peerlink
+COPY --from=build /src/bin/ /usr/local/bin/
+USER peerlink
+WORKDIR /var/lib/peerlink
+# The rendezvous by default; run peerlink-agent or peerlinkctl by naming them.
+EXPOSE 7800/tcp 3478/udp
+ENTRYPOINT ["peerlink-rendezvous"]
+CMD ["--listen", "0.0.0.0:7800", "--token", "change-me"]
