@@ -25,6 +25,8 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   pl_rpc_call_reply(call, &resp.base);
 }
 
+/* include_current: the registration state, then one "joined" event per known peer, so a
+ * watcher that starts late sees the same state as one that watched from the beginning. */
 static void send_current_state(pl_agent *a, pl_rpc_call *call) {
   Peerlink__V1__RendezvousStateChanged rs = PEERLINK__V1__RENDEZVOUS_STATE_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
@@ -33,6 +35,15 @@ static void send_current_state(pl_agent *a, pl_rpc_call *call) {
   ev.kind_case = PEERLINK__V1__EVENT__KIND_RENDEZVOUS;
   ev.rendezvous = &rs;
   pl_events_publish(&a->events, &ev, call);
+  for (pl_agentlist_entry *e = a->peers.head; e; e = e->next) {
+    Peerlink__V1__PeerListChanged pc = PEERLINK__V1__PEER_LIST_CHANGED__INIT;
+    Peerlink__V1__Event pev = PEERLINK__V1__EVENT__INIT;
+    pc.joined = 1;
+    pc.peer = e->info;
+    pev.kind_case = PEERLINK__V1__EVENT__KIND_PEER_LIST;
+    pev.peer_list = &pc;
+    pl_events_publish(&a->events, &pev, call);
+  }
 }
 
 static void watch_events(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {

@@ -11,7 +11,7 @@
 #   PEERLINK_DEPS_PREFIX  install prefix (default $HOME/.cache/peerlink/deps); bazel/deps.bzl
 #                         reads the same variable
 #   PEERLINK_DEPS_SRC     where source packages are downloaded and built
-#                         (default $HOME/.cache/peerlink/src)
+#                         (default ${PEERLINK_CACHE:-$HOME/.cache/peerlink}/src)
 #   PEERLINK_DEPS_FORCE=1 rebuild even when the stamp matches
 # Needs root the first time only (adds a deb-src entry and runs apt-get update).
 set -euo pipefail
@@ -19,10 +19,10 @@ set -euo pipefail
 readonly WOLFSSL_VERSION=5.5.4
 readonly NGTCP2_VERSION=0.12.1
 # Bump when the recipe changes in a way the flags below do not show.
-readonly RECIPE=1
+readonly RECIPE=2
 
 PREFIX=${PEERLINK_DEPS_PREFIX:-$HOME/.cache/peerlink/deps}
-SRC=${PEERLINK_DEPS_SRC:-$HOME/.cache/peerlink/src}
+SRC=${PEERLINK_DEPS_SRC:-${PEERLINK_CACHE:-$HOME/.cache/peerlink}/src}
 JOBS=$(nproc)
 
 # -fPIC (via --with-pic) so the static archives link into PIE executables and shared objects.
@@ -74,8 +74,10 @@ verify() {
   trap "rm -rf '$tmp'" RETURN
   cat >"$tmp/check.c" <<'EOF'
 #include <stdio.h>
+#include <string.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_wolfssl.h>
@@ -89,6 +91,24 @@ int main(void) {
   if (ctx == NULL) {
     fprintf(stderr, "wolfSSL_CTX_new(wolfTLSv1_3_client_method()) failed\n");
     return 1;
+  }
+  /* ABI: the library's idea of sizeof(ecc_key) must not exceed ours (options.h complete);
+   * wc_ecc_init clears the whole struct as the library sees it. */
+  struct {
+    ecc_key key;
+    unsigned char canary[512];
+  } abi;
+  memset(abi.canary, 0xa5, sizeof(abi.canary));
+  if (wc_ecc_init(&abi.key) != 0) {
+    fprintf(stderr, "wc_ecc_init failed\n");
+    return 1;
+  }
+  wc_ecc_free(&abi.key);
+  for (size_t i = 0; i < sizeof(abi.canary); i++) {
+    if (abi.canary[i] != 0xa5) {
+      fprintf(stderr, "options.h does not match the library: wolfSSL writes past sizeof(ecc_key)\n");
+      return 1;
+    }
   }
   if (ngtcp2_crypto_wolfssl_configure_client_context(ctx) != 0) {
     fprintf(stderr, "ngtcp2_crypto_wolfssl_configure_client_context failed\n");
@@ -222,7 +242,7 @@ debian_version() {
       return 0
     fi
   done
-  die "Debian serves $pkg $(echo "$versions" | tr '\n' ' '), not the pinned upstream $want; update the pin in bazel/deps.sh only after checking the new version builds"
+  die "Debian serves $pkg $(paste -sd' ' <<<"$versions"), not the pinned upstream $want; update the pin in bazel/deps.sh only after checking the new version builds"
 }
 
 # Downloads (once) and extracts source package $1 at Debian version $2 into a fresh dir $3.
@@ -245,6 +265,34 @@ fetch_source() {
 
 # --- builds ---------------------------------------------------------------------------------
 
+# Every -D the library is compiled with must reach its users through options.h, or their view
+# of wolfSSL's structs differs from the library's. 5.5.4's configure deliberately leaves out
+# HAVE___UINT128_T (upstream fixed that later, wolfSSL PR 6965), which changes the sp_int digit
+# size and so sizeof(ecc_key), RsaKey, ...: a caller's ecc_key on the stack is then too small
+# and wc_ecc_init overruns it. Run in the configured wolfSSL tree, before make install.
+complete_wolfssl_options_h() {
+  local opts=wolfssl/options.h d name value block="" line
+  for d in $(sed -n 's/^AM_CFLAGS = //p' Makefile | tr ' ' '\n' | sed -n 's/^-D//p' | sort -u); do
+    name=${d%%=*}
+    [[ "$name" == NDEBUG || "$name" == DEBUG ]] && continue
+    grep -qE "^#define ${name}([[:space:]]|\$)" "$opts" && continue
+    value=""
+    [[ "$d" == *=* ]] && value=" ${d#*=}"
+    block+="#undef  $name"$'\n'"#define $name$value"$'\n\n'
+    log "wolfSSL options.h lacks -D$d the library is built with: adding it"
+  done
+  [[ -n "$block" ]] || return 0
+  # Insert before the closing extern "C" block at the end of the file.
+  line=$(grep -n '^#ifdef __cplusplus' "$opts" | tail -1 | cut -d: -f1)
+  [[ -n "$line" ]] || die "unexpected layout of $opts"
+  {
+    head -n $((line - 1)) "$opts"
+    printf '/* Added by peerlink bazel/deps.sh: the library is compiled with these. */\n%s' "$block"
+    tail -n +"$line" "$opts"
+  } >"$opts.new"
+  mv "$opts.new" "$opts"
+}
+
 build_wolfssl() {
   local dir=$1
   log "building wolfSSL $WOLFSSL_VERSION ..."
@@ -255,6 +303,7 @@ build_wolfssl() {
     # shellcheck disable=SC2086
     CFLAGS="$COMMON_CFLAGS" ./configure --prefix="$PREFIX" $WOLFSSL_FLAGS \
       >"$SRC/wolfssl-configure.log" 2>&1
+    complete_wolfssl_options_h
     make -j"$JOBS" >"$SRC/wolfssl-make.log" 2>&1
     make install >"$SRC/wolfssl-install.log" 2>&1
   ) || die "wolfSSL build failed; see the logs in $SRC/wolfssl-*.log"
@@ -304,6 +353,8 @@ main() {
       return 0
     fi
     log "prefix does not verify, rebuilding: $why"
+  elif [[ -f "$STAMP" ]]; then
+    log "versions, flags or recipe changed since the last build (or PEERLINK_DEPS_FORCE=1): rebuilding"
   fi
 
   ensure_deb_src

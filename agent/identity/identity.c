@@ -228,16 +228,17 @@ static int read_back(const char *path, uint8_t **pdata, size_t *pdatalen) {
   return rv;
 }
 
-static int create_key(const char *state_dir, const char *cert_path) {
+static int create_key(const char *state_dir, const char *key_path, const char *cert_path) {
   struct stat st;
   uint8_t *key;
   size_t keylen;
   int rv;
 
   /* A certificate without its key means the identity was lost or moved: say so rather than
-   * quietly becoming a different agent. */
+   * quietly becoming a different agent. (Unless another process starting on the same directory
+   * has just published both.) */
   if (lstat(cert_path, &st) == 0) {
-    return PL_ERR_PARSE;
+    return lstat(key_path, &st) == 0 ? 0 : PL_ERR_PARSE;
   }
   if (errno != ENOENT) {
     return PL_ERR_IO;
@@ -257,8 +258,8 @@ static int create_cert(const char *state_dir, const pl_identity *ident) {
   size_t certlen;
   int rv;
 
-  rv = pl_identity__cert_make(ident->private_key_der, ident->private_key_der_len, ident->id,
-                              &cert, &certlen);
+  rv = pl_identity__cert_make(ident->private_key_der, ident->private_key_der_len, ident->id, &cert,
+                              &certlen);
   if (rv != 0) {
     return rv;
   }
@@ -275,6 +276,10 @@ int pl_identity_load_or_create(pl_identity *ident, const char *state_dir) {
     return PL_ERR_INVALID;
   }
   memset(ident, 0, sizeof(*ident));
+  rv = pl_identity__crypto_init();
+  if (rv != 0) {
+    return rv;
+  }
   rv = make_dirs(state_dir);
   if (rv != 0) {
     goto out;
@@ -286,7 +291,7 @@ int pl_identity_load_or_create(pl_identity *ident, const char *state_dir) {
 
   rv = read_file(key_path, &ident->private_key_der, &ident->private_key_der_len);
   if (rv == PL_ERR_NOT_FOUND) {
-    rv = create_key(state_dir, cert_path);
+    rv = create_key(state_dir, key_path, cert_path);
     if (rv == 0) {
       rv = read_back(key_path, &ident->private_key_der, &ident->private_key_der_len);
     }
@@ -330,6 +335,7 @@ out:
   }
   free(key_path);
   free(cert_path);
+  pl_identity__crypto_cleanup();
   errno = e;
   return rv;
 }

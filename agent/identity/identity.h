@@ -26,7 +26,8 @@ typedef struct pl_identity {
   size_t cert_der_len;
   /* Lowercase hex of SHA-256(cert_der): what a peer pins. */
   char cert_fingerprint[65];
-  /* SEC1 ECPrivateKey DER (wolfSSL_CTX_use_PrivateKey_buffer with WOLFSSL_FILETYPE_ASN1). */
+  /* The private key as stored: SEC1 ECPrivateKey DER as we write it (a PKCS#8 key put there by
+   * hand also loads). For wolfSSL_CTX_use_PrivateKey_buffer(..., WOLFSSL_FILETYPE_ASN1). */
   uint8_t *private_key_der;
   size_t private_key_der_len;
 } pl_identity;

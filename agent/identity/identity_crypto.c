@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* options.h first: it carries the configure choices the library was built with. */
+#include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
 
 #include <wolfssl/wolfcrypt/asn.h>
@@ -10,6 +12,7 @@
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/wc_port.h>
 
 #include "agent/identity/identity.h"
 #include "control/common/err.h"
@@ -54,6 +57,14 @@ static int key_decode(ecc_key *key, const uint8_t *der, size_t derlen) {
   return 0;
 }
 
+int pl_identity__crypto_init(void) {
+  return wolfCrypt_Init() == 0 ? 0 : PL_ERR_CRYPTO;
+}
+
+void pl_identity__crypto_cleanup(void) {
+  wolfCrypt_Cleanup();
+}
+
 int pl_identity__key_generate(uint8_t **pder, size_t *pderlen) {
   WC_RNG rng;
   ecc_key key;
@@ -83,8 +94,7 @@ fail_key:
   return rv;
 }
 
-int pl_identity__key_public(const uint8_t *key, size_t keylen, uint8_t **pspki,
-                            size_t *pspkilen) {
+int pl_identity__key_public(const uint8_t *key, size_t keylen, uint8_t **pspki, size_t *pspkilen) {
   ecc_key k;
   uint8_t buf[KEY_DER_MAX];
   int rv, n;
@@ -246,7 +256,12 @@ int pl_identity_id_from_public_key(char out[PL_IDENTITY_ID_LEN + 1], const uint8
   if (derlen == 0 || derlen > KEY_DER_MAX) {
     return PL_ERR_PARSE;
   }
+  /* Reference counted: harmless when the program has already initialized wolfSSL. */
+  if (wolfCrypt_Init() != 0) {
+    return PL_ERR_CRYPTO;
+  }
   if (wc_ecc_init(&k) != 0) {
+    wolfCrypt_Cleanup();
     return PL_ERR_CRYPTO;
   }
   if (wc_EccPublicKeyDecode(der, &idx, &k, (word32)derlen) != 0 || idx != derlen ||
@@ -261,5 +276,6 @@ int pl_identity_id_from_public_key(char out[PL_IDENTITY_ID_LEN + 1], const uint8
   rv = pl_identity__sha256_hex(out, PL_IDENTITY_ID_LEN, der, derlen);
 out:
   wc_ecc_free(&k);
+  wolfCrypt_Cleanup();
   return rv;
 }

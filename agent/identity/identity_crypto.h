@@ -7,14 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* wolfCrypt_Init / wolfCrypt_Cleanup, which are reference counted, so the module works whether
+ * or not the program has initialized wolfSSL itself. Returns 0, PL_ERR_CRYPTO. */
+int pl_identity__crypto_init(void);
+void pl_identity__crypto_cleanup(void);
+
 /* A new P-256 private key as SEC1 ECPrivateKey DER (with its public key) in *pder, malloc'd.
  * Returns 0, PL_ERR_CRYPTO, PL_ERR_NOMEM. */
 int pl_identity__key_generate(uint8_t **pder, size_t *pderlen);
 
 /* The SubjectPublicKeyInfo DER of a SEC1 P-256 private key, malloc'd.
  * Returns 0, PL_ERR_PARSE (not a valid P-256 private key), PL_ERR_CRYPTO, PL_ERR_NOMEM. */
-int pl_identity__key_public(const uint8_t *key, size_t keylen, uint8_t **pspki,
-                            size_t *pspkilen);
+int pl_identity__key_public(const uint8_t *key, size_t keylen, uint8_t **pspki, size_t *pspkilen);
 
 /* A self-signed certificate (CN = cn, SHA-256 with ECDSA, valid 10 years) for the key, malloc'd.
  * Returns 0, PL_ERR_INVALID (cn too long), PL_ERR_PARSE (bad key), PL_ERR_CRYPTO, PL_ERR_NOMEM. */

@@ -41,7 +41,9 @@ static void put(jbuf *b, const char *s, size_t n) {
   b->data[b->len] = '\0';
 }
 
-static void puts_(jbuf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(jbuf *b, const char *s) {
+  put(b, s, strlen(s));
+}
 
 static void putf(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(jbuf *b, const char *fmt, ...) {
@@ -81,7 +83,9 @@ static void close_(jbuf *b, char c, int count) {
   put(b, &c, 1);
 }
 
-static void colon(jbuf *b) { puts_(b, (b->flags & PL_PBJSON_PRETTY) ? ": " : ":"); }
+static void colon(jbuf *b) {
+  puts_(b, (b->flags & PL_PBJSON_PRETTY) ? ": " : ":");
+}
 
 /* ---- scalars ---- */
 
@@ -150,7 +154,9 @@ static void put_string_n(jbuf *b, const char *str, size_t n) {
   put(b, "\"", 1);
 }
 
-static void put_string(jbuf *b, const char *s) { put_string_n(b, s ? s : "", s ? strlen(s) : 0); }
+static void put_string(jbuf *b, const char *s) {
+  put_string_n(b, s ? s : "", s ? strlen(s) : 0);
+}
 
 static void put_base64(jbuf *b, const uint8_t *d, size_t n) {
   static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -424,7 +430,9 @@ static int is_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor 
   case PROTOBUF_C_LABEL_REQUIRED: return 1;
   case PROTOBUF_C_LABEL_REPEATED:
     return *(const size_t *)MEMBER(m, f->quantifier_offset) || (flags & PL_PBJSON_EMIT_DEFAULTS);
-  case PROTOBUF_C_LABEL_OPTIONAL: /* explicit presence: never forced out by EMIT_DEFAULTS */
+  case PROTOBUF_C_LABEL_OPTIONAL:
+    if (flags & PL_PBJSON_EMIT_DEFAULTS)
+      return 1; /* unset proto2 fields hold their declared default */
     if (is_ptr) {
       const void *v = *(const void *const *)p;
       return v && v != f->default_value;
@@ -499,8 +507,8 @@ static void put_timestamp(jbuf *b, int64_t secs, int32_t nanos) {
 }
 
 static void put_duration(jbuf *b, int64_t secs, int32_t nanos) {
-  if (secs < -315576000000LL || secs > 315576000000LL || nanos < -999999999 ||
-      nanos > 999999999 || (secs > 0 && nanos < 0) || (secs < 0 && nanos > 0)) {
+  if (secs < -315576000000LL || secs > 315576000000LL || nanos < -999999999 || nanos > 999999999 ||
+      (secs > 0 && nanos < 0) || (secs < 0 && nanos > 0)) {
     b->rv = b->rv ? b->rv : PL_ERR_INVALID;
     return;
   }
@@ -563,6 +571,11 @@ static int put_wkt(jbuf *b, const ProtobufCMessage *m) {
   if (!strcmp(name, "ListValue") && (p = wkt_field(m, "values", &f))) {
     put_repeated(b, m->descriptor, f, *(const size_t *)MEMBER(m, f->quantifier_offset),
                  *(const void *const *)p);
+    return 1;
+  }
+  if (!strcmp(name, "Any") && (p = wkt_field(m, "type_url", &f)) && is_zero(f, p) &&
+      (p = wkt_field(m, "value", &f)) && is_zero(f, p)) {
+    puts_(b, "{}"); /* the empty Any; anything else needs a type registry we do not have */
     return 1;
   }
   if (!strcmp(name, "Value")) {

@@ -15,7 +15,8 @@
 
 enum {
   /* Also print fields holding their default value: scalars, [] for repeated fields, {} for
-   * maps, null for unset message fields (not for unset oneofs or optional fields). */
+   * maps, null for unset message fields; unset proto2 optional scalars print their declared
+   * default (as protobuf's Java and Python printers do). Unset oneofs stay out. */
   PL_PBJSON_EMIT_DEFAULTS = 1 << 0,
   /* Indent with two spaces, one field per line ("key": value), like grpcurl. */
   PL_PBJSON_PRETTY = 1 << 1,

@@ -15,7 +15,6 @@
 
 #include "control/common/err.h"
 #include "control/rpc/rpc_internal.h"
-#include "control/rpc/rpc_testing.h"
 
 typedef struct out_msg {
   grpc_byte_buffer *bb;
@@ -55,7 +54,7 @@ struct pl_rpc_client_call {
   int done;      /* on_status ran or is running */
 };
 
-#define CALL_OF(tagp, field)                                                                     \
+#define CALL_OF(tagp, field)                                                                       \
   ((pl_rpc_client_call *)((char *)(tagp)-offsetof(pl_rpc_client_call, field)))
 
 static void on_status(pl_rpc__tag *tag, int ok);
@@ -73,10 +72,9 @@ static void call_free(pl_rpc_client_call *c) {
   grpc_metadata_array_destroy(&c->trailing_md);
   grpc_slice_unref(c->details);
   grpc_call_unref(c->gcall);
-  pl_rpc_channel *ch = c->channel;
-  pl_rpc__link *link = &c->link;
+  /* May free the channel too, if its owner let go of it already. */
+  pl_rpc__channel_detach(c->channel, &c->link);
   free(c);
-  pl_rpc__channel_detach(ch, link);
 }
 
 static void maybe_done(pl_rpc_client_call *c) {
@@ -225,9 +223,10 @@ static int start(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char
   if (timeout_ms > 0)
     deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                             gpr_time_from_millis((int64_t)timeout_ms, GPR_TIMESPAN));
-  grpc_slice method = grpc_slice_from_static_string(method_path);
+  grpc_slice method = grpc_slice_from_copied_string(method_path);
   c->gcall = grpc_channel_create_call(pl_rpc__channel_grpc(channel), NULL, GRPC_PROPAGATE_DEFAULTS,
                                       pl_rpc__runtime_cq(rt), method, NULL, deadline, NULL);
+  grpc_slice_unref(method);
   if (!c->gcall) {
     pl_rpc__channel_detach(channel, &c->link);
     free(c);

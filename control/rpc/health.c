@@ -134,11 +134,13 @@ static void watcher_send(watcher *w, int status) {
   }
   Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
   resp.status = status;
-  int rv = pl_rpc_call_send(w->call, &resp.base);
-  if (rv == 0)
-    w->last_sent = status;
-  else if (rv != PL_ERR_CLOSED)
-    pl_rpc_call_finish(w->call, PL_RPC_INTERNAL, "health update not sent: %s", pl_strerror(rv));
+  /* Nothing touches `w` after the send: the watcher is gone once on_done has run. A failed
+   * send ends the call, so recording the status first loses nothing. */
+  pl_rpc_call *call = w->call;
+  w->last_sent = status;
+  int rv = pl_rpc_call_send(call, &resp.base);
+  if (rv != 0 && rv != PL_ERR_CLOSED)
+    pl_rpc_call_finish(call, PL_RPC_INTERNAL, "health update not sent: %s", pl_strerror(rv));
   /* PL_ERR_CLOSED: the call is ending and on_done will unlink the watcher. */
 }
 
@@ -169,12 +171,17 @@ int pl_health_check(const pl_health *h, const char *service, int *pstatus) {
   return 0;
 }
 
-size_t pl_health_watchers(const pl_health *h) { return h->n_watchers; }
+size_t pl_health_watchers(const pl_health *h) {
+  return h->n_watchers;
+}
 
-const pl_rpc_service *pl_health_service(pl_health *h) { return &h->service; }
+const pl_rpc_service *pl_health_service(pl_health *h) {
+  return &h->service;
+}
 
 static void check_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
-  const Grpc__Health__V1__HealthCheckRequest *req = (const Grpc__Health__V1__HealthCheckRequest *)msg;
+  const Grpc__Health__V1__HealthCheckRequest *req =
+      (const Grpc__Health__V1__HealthCheckRequest *)msg;
   int status;
   if (pl_health_check(data, req->service, &status) != 0) {
     pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "unknown service %s", req->service);
@@ -187,7 +194,8 @@ static void check_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, voi
 
 static void watch_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_health *h = data;
-  const Grpc__Health__V1__HealthCheckRequest *req = (const Grpc__Health__V1__HealthCheckRequest *)msg;
+  const Grpc__Health__V1__HealthCheckRequest *req =
+      (const Grpc__Health__V1__HealthCheckRequest *)msg;
   watcher *w = calloc(1, sizeof(*w));
   char *service = strdup(req->service ? req->service : "");
   if (w == NULL || service == NULL) {

@@ -161,7 +161,9 @@ static int cmp_extension(const void *a, const void *b) {
 }
 
 static void sort_unique(pl_reflection *r) {
-  qsort(r->symbols, r->n_symbols, sizeof(*r->symbols), cmp_symbol);
+  /* qsort's base must not be NULL, even for zero elements. */
+  if (r->n_symbols > 1)
+    qsort(r->symbols, r->n_symbols, sizeof(*r->symbols), cmp_symbol);
   size_t n = 0;
   for (size_t i = 0; i < r->n_symbols; i++) {
     if (n > 0 && strcmp(r->symbols[n - 1].name, r->symbols[i].name) == 0)
@@ -171,7 +173,8 @@ static void sort_unique(pl_reflection *r) {
   }
   r->n_symbols = n;
 
-  qsort(r->extensions, r->n_extensions, sizeof(*r->extensions), cmp_extension);
+  if (r->n_extensions > 1)
+    qsort(r->extensions, r->n_extensions, sizeof(*r->extensions), cmp_extension);
   n = 0;
   for (size_t i = 0; i < r->n_extensions; i++) {
     pl_reflection__extension *prev = n > 0 ? &r->extensions[n - 1] : NULL;

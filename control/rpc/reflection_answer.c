@@ -19,10 +19,14 @@ typedef Grpc__Reflection__V1__ServerReflectionResponse response;
 #define RESP_CASE(x) GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_##x
 
 /* Caller-built requests may leave a selected string NULL; parsed ones never do. */
-static const char *str(const char *s) { return s != NULL ? s : ""; }
+static const char *str(const char *s) {
+  return s != NULL ? s : "";
+}
 
 /* grpcurl sends names without the leading dot descriptors use; accept both. */
-static const char *strip_dot(const char *s) { return s[0] == '.' ? s + 1 : s; }
+static const char *strip_dot(const char *s) {
+  return s[0] == '.' ? s + 1 : s;
+}
 
 /* A deep copy through the wire format: as faithful as it gets, unknown fields included. */
 static request *copy_request(const request *req) {
@@ -154,8 +158,8 @@ static int file_containing_extension(const pl_reflection *r, response *resp,
     if (r->extensions[i].number == number)
       return file_response(r, resp, r->extensions[i].file);
   }
-  return error_response(resp, PL_RPC_NOT_FOUND, "extension not found: number %d of %s",
-                        (int)number, type);
+  return error_response(resp, PL_RPC_NOT_FOUND, "extension not found: number %d of %s", (int)number,
+                        type);
 }
 
 static int all_extension_numbers(const pl_reflection *r, response *resp, const char *type) {
@@ -194,9 +198,7 @@ int pl_reflection_answer(const pl_reflection *r, const request *req, response **
     goto fail;
 
   switch (req->message_request_case) {
-  case CASE(FILE_BY_FILENAME):
-    rv = file_by_filename(r, resp, str(req->file_by_filename));
-    break;
+  case CASE(FILE_BY_FILENAME): rv = file_by_filename(r, resp, str(req->file_by_filename)); break;
   case CASE(FILE_CONTAINING_SYMBOL):
     rv = file_containing_symbol(r, resp, str(req->file_containing_symbol));
     break;
@@ -206,9 +208,7 @@ int pl_reflection_answer(const pl_reflection *r, const request *req, response **
   case CASE(ALL_EXTENSION_NUMBERS_OF_TYPE):
     rv = all_extension_numbers(r, resp, str(req->all_extension_numbers_of_type));
     break;
-  case CASE(LIST_SERVICES):
-    rv = list_services(r, resp);
-    break;
+  case CASE(LIST_SERVICES): rv = list_services(r, resp); break;
   default:
     rv = error_response(resp, PL_RPC_INVALID_ARGUMENT,
                         "empty request: set one of file_by_filename, file_containing_symbol, "

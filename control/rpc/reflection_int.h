@@ -33,10 +33,10 @@ typedef struct pl_reflection__extension {
 } pl_reflection__extension;
 
 typedef struct pl_reflection__file {
-  char *name;                /* "peerlink/v1/agent.proto" */
-  uint8_t *bytes;            /* the serialized FileDescriptorProto */
+  char *name;     /* "peerlink/v1/agent.proto" */
+  uint8_t *bytes; /* the serialized FileDescriptorProto */
   size_t len;
-  uint32_t *deps;            /* indices of its direct imports */
+  uint32_t *deps; /* indices of its direct imports */
   size_t n_deps;
 } pl_reflection__file;
 
@@ -44,7 +44,7 @@ struct pl_reflection {
   pl_reflection__file *files; /* in the set's order */
   size_t n_files;
   pl_reflection__file **files_by_name; /* into files, sorted by name */
-  pl_reflection__symbol *symbols; /* sorted by name, unique */
+  pl_reflection__symbol *symbols;      /* sorted by name, unique */
   size_t n_symbols, cap_symbols;
   pl_reflection__extension *extensions; /* sorted by (extendee, number), unique */
   size_t n_extensions, cap_extensions;
@@ -61,7 +61,6 @@ long pl_reflection__find_file(const pl_reflection *r, const char *name);
 
 /* The extensions of `extendee`: *pfirst is the index of the first in r->extensions, the return
  * value how many there are (0 when none). */
-size_t pl_reflection__find_extensions(const pl_reflection *r, const char *extendee,
-                                      size_t *pfirst);
+size_t pl_reflection__find_extensions(const pl_reflection *r, const char *extendee, size_t *pfirst);
 
 #endif

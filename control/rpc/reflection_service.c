@@ -18,7 +18,8 @@ static void info_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void
     return;
   }
   Grpc__Reflection__V1__ServerReflectionResponse *resp;
-  int rv = pl_reflection_answer(r, (const Grpc__Reflection__V1__ServerReflectionRequest *)msg, &resp);
+  int rv =
+      pl_reflection_answer(r, (const Grpc__Reflection__V1__ServerReflectionRequest *)msg, &resp);
   if (rv != 0) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "reflection answer: %s", pl_strerror(rv));
     return;

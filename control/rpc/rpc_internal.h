@@ -11,6 +11,7 @@
 #include <grpc/support/time.h>
 
 #include "control/rpc/rpc.h"
+#include "control/rpc/rpc_testing.h"
 
 /* ------------------------------------------------------------------------------------------
  * Runtime (runtime.c): the process-wide completion queue and its thread, and one dispatcher
@@ -55,21 +56,13 @@ void pl_rpc__start_batch(grpc_call *call, const grpc_op *ops, size_t nops, pl_rp
 
 /* Serializes `msg`. Returns NULL when out of memory. */
 grpc_byte_buffer *pl_rpc__pack(const ProtobufCMessage *msg);
-/* Parses `bb` as `desc`; free with protobuf_c_message_free_unpacked. NULL if it does not
- * parse. */
+/* Parses `bb` as `desc` after the strict wire check (wire.c); free with
+ * protobuf_c_message_free_unpacked. NULL if either refuses the bytes. */
 ProtobufCMessage *pl_rpc__unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc);
 /* A NUL-terminated malloc'd copy of `s` (NULL when out of memory). */
 char *pl_rpc__slice_strdup(grpc_slice s);
 /* Whether metadata `key` in `md` equals `value` (compared without early exit). */
 int pl_rpc__metadata_equals(const grpc_metadata_array *md, const char *key, const char *value);
-
-/* ------------------------------------------------------------------------------------------
- * Addresses (addr.c)
- * ---------------------------------------------------------------------------------------- */
-
-/* Checks "HOST:PORT" (IPv6 hosts in brackets). *ploopback: 127.0.0.0/8, ::1 or "localhost".
- * Returns 0 or PL_ERR_INVALID. */
-int pl_rpc__parse_hostport(const char *s, int *ploopback);
 
 /* ------------------------------------------------------------------------------------------
  * Server calls (server_call.c), created by server.c

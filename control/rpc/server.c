@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <grpc/grpc_security.h>
+
 #include "control/common/err.h"
 #include "control/rpc/health.h"
 #include "control/rpc/reflection.h"
@@ -98,7 +100,8 @@ int pl_rpc_server_new(pl_rpc_server **pserver, uv_loop_t *loop, const pl_rpc_ser
   pl_rpc_server *s = calloc(1, sizeof(*s));
   if (!s)
     return PL_ERR_NOMEM;
-  s->max_message_bytes = cfg->max_message_bytes ? cfg->max_message_bytes : DEFAULT_MAX_MESSAGE_BYTES;
+  s->max_message_bytes =
+      cfg->max_message_bytes ? cfg->max_message_bytes : DEFAULT_MAX_MESSAGE_BYTES;
   rv = PL_ERR_NOMEM;
   if (!(s->listen = strdup(cfg->listen)))
     goto fail_listen;
@@ -147,8 +150,8 @@ int pl_rpc_server_add_service(pl_rpc_server *server, const pl_rpc_service *svc) 
   if (rv != 0)
     return rv;
   pl_health_set(server->health, svc->full_name, 1);
-  if (server->reflection && (rv = pl_reflection_add_service_name(server->reflection,
-                                                                 svc->full_name)) != 0) {
+  if (server->reflection &&
+      (rv = pl_reflection_add_service_name(server->reflection, svc->full_name)) != 0) {
     server->nsvcs--;
     return rv;
   }
@@ -252,11 +255,16 @@ int pl_rpc_server_start(pl_rpc_server *server, int *pbound_port) {
   int rv;
   if (s->state != SERVER_NEW)
     return PL_ERR_STATE;
-  grpc_arg arg;
-  arg.type = GRPC_ARG_INTEGER;
-  arg.key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-  arg.value.integer = s->max_message_bytes > INT_MAX ? INT_MAX : (int)s->max_message_bytes;
-  grpc_channel_args args = {1, &arg};
+  grpc_arg argv[2];
+  argv[0].type = GRPC_ARG_INTEGER;
+  argv[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  argv[0].value.integer = s->max_message_bytes > INT_MAX ? INT_MAX : (int)s->max_message_bytes;
+  /* gRPC sets SO_REUSEPORT by default: a second server on a taken port would bind too and
+   * quietly share the connections instead of failing. */
+  argv[1].type = GRPC_ARG_INTEGER;
+  argv[1].key = GRPC_ARG_ALLOW_REUSEPORT;
+  argv[1].value.integer = 0;
+  grpc_channel_args args = {2, argv};
   s->gs = grpc_server_create(&args, NULL);
   if (!s->gs)
     return PL_ERR_NOMEM;

@@ -15,12 +15,16 @@ import harness
 BUF = os.path.join(os.environ.get("PEERLINK_CACHE", os.path.expanduser("~/.cache/peerlink")),
                    "npm/node_modules/.bin/buf")
 SCHEMA = harness.runfile("tests/e2e/testdata/wrong_schema.proto")
+# The real API as files, for calls whose reflection is refused (no or wrong token).
+REAL_SCHEMA = os.path.dirname(harness.runfile("proto/buf.yaml"))
 
 
 def buf_curl(addr, path="", data=None, headers=(), extra=(), timeout=20):
     argv = [BUF, "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--timeout", "15s"]
     for h in headers:
-        argv += ["-H", h, "--reflect-header", h]
+        argv += ["-H", h]
+        if "--schema" not in extra:  # buf curl refuses reflection flags without reflection
+            argv += ["--reflect-header", h]
     argv += list(extra)
     if data is not None:
         argv += ["-d", json.dumps(data)]
@@ -151,11 +155,15 @@ class Token(unittest.TestCase):
             path = "/peerlink.v1.Agent/GetStatus"
             ok = call_ok(self, addr, path, {}, headers=["Authorization: Bearer s3cret"])
             self.assertEqual(ok["name"], "tok")
-            e = call_error(self, addr, path, {}, headers=["Authorization: Bearer wrong"])
+            e = call_error(self, addr, path, {}, headers=["Authorization: Bearer wrong"],
+                           extra=["--schema", REAL_SCHEMA])
+            self.assertEqual(e["code"], "unauthenticated")
+            e = call_error(self, addr, path, {}, extra=["--schema", REAL_SCHEMA])
             self.assertEqual(e["code"], "unauthenticated")
             # Without a token even reflection is refused.
-            e = call_error(self, addr, path, {})
-            self.assertEqual(e["code"], "unauthenticated")
+            rc, out, err = buf_curl(addr, extra=["--list-services"])
+            self.assertNotEqual(rc, 0)
+            self.assertIn("not authenticated", err.lower())  # buf curl words UNAUTHENTICATED so
         finally:
             agent.kill()
 

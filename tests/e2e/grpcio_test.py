@@ -3,6 +3,7 @@ Debian's protoc and grpc_python_plugin at test time."""
 
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,20 +15,27 @@ import grpc
 import harness
 
 GEN = harness.tmpdir()
+# grpc's own .proto files would generate a Python package named `grpc`, shadowing grpcio; copy
+# them under another root first (proto package names do not depend on file paths).
+SRC = harness.tmpdir()
+for rel in ("health/v1/health.proto", "reflection/v1/reflection.proto",
+            "reflection/v1alpha/reflection.proto"):
+    os.makedirs(os.path.dirname(os.path.join(SRC, "grpcproto", rel)), exist_ok=True)
+    shutil.copy(os.path.join("/usr/share/grpc-proto/grpc", rel), os.path.join(SRC, "grpcproto", rel))
 subprocess.run(
     ["protoc", "-I", os.path.dirname(harness.runfile("proto/peerlink/v1/agent.proto")) + "/../..",
-     "-I", "/usr/share/grpc-proto", "--python_out", GEN, "--grpc_python_out", GEN,
+     "-I", SRC, "--python_out", GEN, "--grpc_python_out", GEN,
      "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
      "peerlink/v1/common.proto", "peerlink/v1/agent.proto", "peerlink/v1/rendezvous.proto",
-     "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
-     "grpc/reflection/v1alpha/reflection.proto"], check=True)
+     "grpcproto/health/v1/health.proto", "grpcproto/reflection/v1/reflection.proto",
+     "grpcproto/reflection/v1alpha/reflection.proto"], check=True)
 sys.path.insert(0, GEN)
 
 from google.protobuf import descriptor_pb2, descriptor_pool  # noqa: E402
 from peerlink.v1 import agent_pb2, agent_pb2_grpc, rendezvous_pb2, rendezvous_pb2_grpc  # noqa: E402
-from grpc.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
-from grpc.reflection.v1 import reflection_pb2 as refl_v1, reflection_pb2_grpc as refl_v1_grpc  # noqa: E402
-from grpc.reflection.v1alpha import reflection_pb2 as refl_a, reflection_pb2_grpc as refl_a_grpc  # noqa: E402
+from grpcproto.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
+from grpcproto.reflection.v1 import reflection_pb2 as refl_v1, reflection_pb2_grpc as refl_v1_grpc  # noqa: E402
+from grpcproto.reflection.v1alpha import reflection_pb2 as refl_a, reflection_pb2_grpc as refl_a_grpc  # noqa: E402
 
 REGISTERED = agent_pb2.RENDEZVOUS_STATE_REGISTERED
 DISCONNECTED = agent_pb2.RENDEZVOUS_STATE_DISCONNECTED
@@ -83,7 +91,8 @@ class TwoAgents(unittest.TestCase):
         self.rdv = harness.start_rendezvous()
         self.rdv_addr = self.rdv.fields["grpc"]
         self.a = harness.start_agent("alpha", rendezvous=self.rdv_addr)
-        self.b = harness.start_agent("beta", rendezvous=self.rdv_addr)
+        self.b_state = os.path.join(harness.tmpdir(), "beta")
+        self.b = harness.start_agent("beta", rendezvous=self.rdv_addr, state_dir=self.b_state)
         self.wa = EventWatcher(self.a.fields["control"])
         self.wb = EventWatcher(self.b.fields["control"])
         self.wa.wait_state(REGISTERED)
@@ -128,9 +137,10 @@ class TwoAgents(unittest.TestCase):
         self.assertEqual(self.b.stop(), 0)
         self.wa.wait_peer(idb, joined=False)
         self.assertEqual(self.peer_ids(self.a), [])
-        self.b = harness.start_agent("beta", rendezvous=self.rdv_addr)
+        self.b = harness.start_agent("beta", rendezvous=self.rdv_addr, state_dir=self.b_state)
         self.wb = EventWatcher(self.b.fields["control"])
-        self.wa.wait_peer(idb)  # same state dir → same identity
+        self.assertEqual(self.b.fields["id"], idb)  # same state dir → same identity
+        self.wa.wait_peer(idb)
 
     def test_rendezvous_restart_agents_reregister(self):
         ida, idb = self.a.fields["id"], self.b.fields["id"]

@@ -7,7 +7,9 @@
 
 #include "control/common/err.h"
 
-void fake_call_init(pl_rpc_call *call) { memset(call, 0, sizeof(*call)); }
+void fake_call_init(pl_rpc_call *call) {
+  memset(call, 0, sizeof(*call));
+}
 
 void fake_call_clear(pl_rpc_call *call) {
   for (size_t i = 0; i < call->n_sent; i++)
@@ -52,13 +54,19 @@ int pl_rpc_call_reply(pl_rpc_call *call, const ProtobufCMessage *msg) {
   return rv != 0 ? rv : pl_rpc_call_finish(call, PL_RPC_OK, NULL);
 }
 
-void pl_rpc_call_set_data(pl_rpc_call *call, void *data) { call->data = data; }
+void pl_rpc_call_set_data(pl_rpc_call *call, void *data) {
+  call->data = data;
+}
 
-void *pl_rpc_call_data(const pl_rpc_call *call) { return call->data; }
+void *pl_rpc_call_data(const pl_rpc_call *call) {
+  return call->data;
+}
 
 const char *pl_rpc_call_peer(const pl_rpc_call *call) {
   (void)call;
   return "fake:0";
 }
 
-size_t pl_rpc_call_pending(const pl_rpc_call *call) { return call->pending; }
+size_t pl_rpc_call_pending(const pl_rpc_call *call) {
+  return call->pending;
+}

@@ -12,9 +12,9 @@
 
 struct pl_rpc_call {
   void *data;
-  int closed;      /* set by the test: sends fail with PL_ERR_CLOSED as after a cancel */
-  size_t pending;  /* what pl_rpc_call_pending reports (unsent messages) */
-  int send_error;  /* set by the test: sends fail with this code instead of queueing */
+  int closed;     /* set by the test: sends fail with PL_ERR_CLOSED as after a cancel */
+  size_t pending; /* what pl_rpc_call_pending reports (unsent messages) */
+  int send_error; /* set by the test: sends fail with this code instead of queueing */
   int finished;
   pl_rpc_status code;
   char message[512];

@@ -248,9 +248,11 @@ static void test_scalars(void) {
 
   /* invalid UTF-8 is replaced rather than passed through into the JSON */
   Pbjsontest__Scalars u = PBJSONTEST__SCALARS__INIT;
-  u.f_string = "a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82";
-  CHECK(&u, 0,
-        "{\"fString\":\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffd\\ufffdd\\ufffd\\ufffd\"}");
+  u.f_string = "a\xff"
+               "b\xc0\xaf"
+               "c\xed\xa0\x80"
+               "d\xe2\x82";
+  CHECK(&u, 0, "{\"fString\":\"a\\ufffdb\\ufffd\\ufffdc\\ufffd\\ufffd\\ufffdd\\ufffd\\ufffd\"}");
   u.f_string = "\x7f\x1f";
   CHECK(&u, 0, "{\"fString\":\"\x7f\\u001f\"}");
 }
@@ -326,7 +328,9 @@ static void test_repeated_and_maps(void) {
 static void test_proto2(void) {
   Pbjsontest__Proto2 p = PBJSONTEST__PROTO2__INIT;
   CHECK(&p, 0, "{\"req\":0}");
-  CHECK(&p, PL_PBJSON_EMIT_DEFAULTS, "{\"req\":0,\"packed\":[]}");
+  CHECK(&p, PL_PBJSON_EMIT_DEFAULTS,
+        "{\"req\":0,\"opt\":0,\"optStr\":\"dflt\",\"optBytes\":\"\",\"child\":null,"
+        "\"optDouble\":1.5,\"packed\":[]}");
   Pbjsontest__Proto2 child = PBJSONTEST__PROTO2__INIT;
   p.has_opt = 1;
   p.opt_str = "";
@@ -347,11 +351,12 @@ static void test_wkt(void) {
       {1700000000, 123000000, "\"2023-11-14T22:13:20.123Z\"", "\"1700000000.123s\""},
       {951782400, 1000, "\"2000-02-29T00:00:00.000001Z\"", "\"951782400.000001s\""},
       {-1, 999999999, "\"1969-12-31T23:59:59.999999999Z\"", NULL},
-      {-62135596800, 0, "\"0001-01-01T00:00:00Z\"", NULL},
-      {253402300799, 0, "\"9999-12-31T23:59:59Z\"", NULL},
+      {-62135596800, 0, "\"0001-01-01T00:00:00Z\"", "\"-62135596800s\""},
+      {253402300799, 0, "\"9999-12-31T23:59:59Z\"", "\"253402300799s\""},
       {-1, -500000000, NULL, "\"-1.500s\""},
       {0, -1, NULL, "\"-0.000000001s\""},
       {315576000000, 0, NULL, "\"315576000000s\""},
+      {315576000001, 0, NULL, NULL},
   };
   for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
     ts.seconds = du.seconds = t[i].s;

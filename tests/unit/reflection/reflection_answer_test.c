@@ -104,15 +104,15 @@ static void test_symbols(void) {
     const char *symbol;
     const char *const *files;
   } cases[] = {
-      {"peerlink.v1.Agent", agent},                        /* service */
-      {"peerlink.v1.Agent.GetStatus", agent},              /* method */
-      {".peerlink.v1.Agent.WatchEvents", agent},           /* descriptor-style leading dot */
-      {"peerlink.v1.GetStatusResponse", agent},            /* message */
-      {"peerlink.v1.GetStatusResponse.peers", agent},      /* field */
-      {"peerlink.v1.Event.kind", agent},                   /* oneof */
-      {"peerlink.v1.PathKind", agent},                     /* enum */
-      {"peerlink.v1.PATH_KIND_DIRECT", agent},             /* enum value, sibling scope */
-      {"peerlink.v1.RegistryChange.Kind", rendezvous},     /* nested enum */
+      {"peerlink.v1.Agent", agent},                    /* service */
+      {"peerlink.v1.Agent.GetStatus", agent},          /* method */
+      {".peerlink.v1.Agent.WatchEvents", agent},       /* descriptor-style leading dot */
+      {"peerlink.v1.GetStatusResponse", agent},        /* message */
+      {"peerlink.v1.GetStatusResponse.peers", agent},  /* field */
+      {"peerlink.v1.Event.kind", agent},               /* oneof */
+      {"peerlink.v1.PathKind", agent},                 /* enum */
+      {"peerlink.v1.PATH_KIND_DIRECT", agent},         /* enum value, sibling scope */
+      {"peerlink.v1.RegistryChange.Kind", rendezvous}, /* nested enum */
       {"peerlink.v1.RegistryChange.KIND_JOINED", rendezvous},
       {"peerlink.v1.Rendezvous.Register", rendezvous},
       {"peerlink.v1.Endpoint", common},
@@ -203,8 +203,9 @@ static void test_echo_and_v1alpha(void) {
       grpc__reflection__v1alpha__server_reflection_response__unpack(NULL, len, buf);
   CHECK(alpha != NULL);
   CHECK(strcmp(alpha->valid_host, "localhost:50051") == 0);
-  CHECK(alpha->message_response_case ==
-        GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
+  CHECK(
+      alpha->message_response_case ==
+      GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
   CHECK(alpha->file_descriptor_response->n_file_descriptor_proto ==
         resp->file_descriptor_response->n_file_descriptor_proto);
   grpc__reflection__v1alpha__server_reflection_response__free_unpacked(alpha, NULL);

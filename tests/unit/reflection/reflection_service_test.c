@@ -43,10 +43,10 @@ static void test_stream(const pl_rpc_service *svc) {
   /* What a v1alpha client reads off the wire. */
   Grpc__Reflection__V1alpha__ServerReflectionResponse *r0 =
       grpc__reflection__v1alpha__server_reflection_response__unpack(NULL, call.sent_len[0],
-                                                                     call.sent[0]);
+                                                                    call.sent[0]);
   Grpc__Reflection__V1alpha__ServerReflectionResponse *r1 =
       grpc__reflection__v1alpha__server_reflection_response__unpack(NULL, call.sent_len[1],
-                                                                     call.sent[1]);
+                                                                    call.sent[1]);
   CHECK(r0 != NULL && r1 != NULL);
   CHECK(r0->file_descriptor_response != NULL &&
         r0->file_descriptor_response->n_file_descriptor_proto == 2);

@@ -1,0 +1,34 @@
+#ifndef PEERLINK_TESTS_RPC_ECHO_H
+#define PEERLINK_TESTS_RPC_ECHO_H
+
+/* "peerlink.test.Echo": a test service over the real peerlink messages, one method per kind.
+ *   Echo   unary      GetStatusResponse -> the same name, uptime_seconds + 1
+ *   Count  server     GetStatusResponse{uptime_seconds: n} -> n Events, unix_ms 0..n-1, then OK
+ *   Sum    client     Events -> one Event whose unix_ms is the sum, on half-close
+ *   Chat   bidi       each Event -> Event{unix_ms * 2}; OK on half-close
+ *   Hang   server     one Event{unix_ms 0}, then nothing until the test finishes it */
+
+#include "control/rpc/rpc.h"
+
+#define ECHO_MAX_HANGING 64
+
+typedef struct echo_state {
+  int requests; /* on_request calls */
+  int half_closes;
+  int done;           /* on_done calls */
+  int done_cancelled; /* ...with cancelled set */
+  int live;           /* calls that had on_request and no on_done yet */
+  pl_rpc_call *hanging[ECHO_MAX_HANGING];
+  int n_hanging;
+  /* Test hooks: a Hang call has sent its first message; any call's on_done ran. */
+  void (*on_hang)(struct echo_state *st, pl_rpc_call *call, void *arg);
+  void (*on_done)(struct echo_state *st, void *arg);
+  void *hook_arg;
+} echo_state;
+
+void echo_state_init(echo_state *st);
+const pl_rpc_service *echo_service(echo_state *st);
+/* Checks that every call that reached a handler also got on_done. */
+void echo_state_check_empty(const echo_state *st);
+
+#endif
