@@ -226,8 +226,8 @@ int main(int argc, char **argv) {
   pl_agentlist_free(&a->peers);
   if (p.candidates)
     pl_candidates_free(p.candidates, p.n_candidates);
+  pl_log(PL_LOG_INFO, "stopped", "id=%s", a->ident.id);
   pl_identity_free(&a->ident);
   uv_loop_close(a->loop);
-  pl_log(PL_LOG_INFO, "stopped", "id=%s", a->ident.id);
   return 0;
 }

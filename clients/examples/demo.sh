@@ -47,10 +47,14 @@ echo "$rdv_line"; echo "$a_line"; echo "$b_line"
 
 # Wait for both agents to see each other, through their own API (event stream, with deadline).
 b_id=$(field id "$b_line")
-if ! timeout 20 "$bin/peerlinkctl" --agent "$a" --json watch | grep -m1 -q "$b_id"; then
+exec {events}< <(exec timeout 20 "$bin/peerlinkctl" --agent "$a" --json watch --current)
+watcher=$!
+if ! grep -m1 -q "$b_id" <&"$events"; then
   echo "demo: alice never saw bob register; logs in $run" >&2
   exit 1
 fi
+kill "$watcher" 2>/dev/null || true
+exec {events}<&-
 
 echo
 echo "== alice ($a)"; "$bin/peerlinkctl" --agent "$a" status
