@@ -1,7 +1,8 @@
 # Thin wrapper over Bazel. Every target that builds or runs calls `setup` first.
 #   make setup   install Debian packages, npm tools, build wolfSSL + ngtcp2 (idempotent)
 #   make build   programs into bin/
-#   make test    every test; ends with "N passed, N failed"  (SANITIZE=1: ASan+UBSan build)
+#   make test    every test, plain and under ASan+UBSan; ends with "N passed, N failed"
+#                (SANITIZE=1: only ASan+UBSan, SANITIZE=0: only plain)
 #   make demo    rendezvous + two agents on loopback, registered; Ctrl-C stops it
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (clang)
 #   make bench   benchmarks (ratios against reference tools)
@@ -9,6 +10,8 @@
 SHELL := /bin/bash
 BAZEL ?= bazel
 CONFIG := $(if $(filter 1,$(SANITIZE)),--config=asan,)
+# make test: both the plain and the ASan+UBSan build; SANITIZE=1 or SANITIZE=0 picks one.
+TEST_CONFIGS := $(if $(filter 1,$(SANITIZE)),asan,$(if $(filter 0,$(SANITIZE)),plain,plain asan))
 FUZZ_SECONDS ?= 30
 PROGRAMS := control/rendezvous:peerlink-rendezvous agent:peerlink-agent clients/cli:peerlinkctl
 
@@ -24,7 +27,7 @@ build: setup
 	@echo "build: programs in bin/: $$(ls bin | tr '\n' ' ')"
 
 test: setup
-	@bash tests/run.sh $(CONFIG)
+	@bash tests/run.sh "$(TEST_CONFIGS)"
 
 demo: build
 	@bash clients/examples/demo.sh

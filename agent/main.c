@@ -74,8 +74,7 @@ static void on_reg_change(void *arg, const Peerlink__V1__RegistryChange *change)
       pl_agentlist_remove(&a->peers, e);
     }
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -145,8 +144,8 @@ static int start(app *p, options *o) {
     return 1;
   }
   pl_hostport_split(o->control, host, &rv);
-  snprintf(a->control_addr, sizeof a->control_addr, "%s%s%s:%d", strchr(host, ':') ? "[" : "",
-           host, strchr(host, ':') ? "]" : "", port);
+  snprintf(a->control_addr, sizeof a->control_addr, "%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+           strchr(host, ':') ? "]" : "", port);
 
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
   snprintf(a->reg.detail, sizeof a->reg.detail, "no --rendezvous configured");

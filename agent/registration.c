@@ -65,8 +65,7 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER:
     pl_log(PL_LOG_WARN, "offer_ignored", "reason=\"pairing is not built yet\"");
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -82,8 +81,8 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
     return;
   }
   snprintf(detail, sizeof detail, "%s: %s", pl_rpc_status_name(code), message ? message : "");
-  pl_log(PL_LOG_WARN, "rendezvous_lost", "rendezvous=%s status=%s retry_in_ms<=%llu",
-         reg->target, pl_rpc_status_name(code), (unsigned long long)reg->backoff_ms);
+  pl_log(PL_LOG_WARN, "rendezvous_lost", "rendezvous=%s status=%s retry_in_ms<=%llu", reg->target,
+         pl_rpc_status_name(code), (unsigned long long)reg->backoff_ms);
   set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISCONNECTED, detail);
   schedule_retry(reg);
 }
@@ -106,8 +105,8 @@ static void attempt(pl_registration *reg) {
   rv = pl_rpc_channel_new(&reg->channel, reg->loop, reg->target, reg->token);
   if (rv == 0)
     rv = pl_rpc_client_call_start(&reg->call, reg->channel, "/peerlink.v1.Rendezvous/Register",
-                                  &peerlink__v1__register_response__descriptor,
-                                  &register_callbacks, reg, 0);
+                                  &peerlink__v1__register_response__descriptor, &register_callbacks,
+                                  reg, 0);
   if (rv != 0) {
     snprintf(detail, sizeof detail, "cannot start Register: %s", pl_strerror(rv));
     set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISCONNECTED, detail);

@@ -29,8 +29,8 @@ typedef struct pl_registration {
   uv_loop_t *loop;
   const pl_identity *ident;
   const char *name;
-  const char *target; /* rendezvous HOST:PORT */
-  const char *token;  /* may be NULL */
+  const char *target;                   /* rendezvous HOST:PORT */
+  const char *token;                    /* may be NULL */
   Peerlink__V1__Candidate **candidates; /* borrowed from the agent */
   size_t n_candidates;
   pl_registration_callbacks cb;

@@ -76,9 +76,7 @@ static int set_value(const pl_flag *f, const char *val, int from_env, char *err,
   char host[64];
   int port;
   switch (f->type) {
-  case PL_FLAG_STRING:
-    *(char **)f->dest = (char *)val;
-    return 0;
+  case PL_FLAG_STRING: *(char **)f->dest = (char *)val; return 0;
   case PL_FLAG_HOSTPORT:
     /* The Python prototype's deployments set URLs (RENDEZVOUS_SERVICE_URL=grpc://host:port). */
     if (strstr(val, "://") != NULL)

@@ -11,7 +11,8 @@
 
 typedef enum {
   PL_FLAG_STRING,   /* char *: strdup'ed, or the default pointer */
-  PL_FLAG_HOSTPORT, /* char *: "HOST:PORT" or "[V6]:PORT", port 0..65535; a "scheme://" prefix is dropped */
+  PL_FLAG_HOSTPORT, /* char *: "HOST:PORT" or "[V6]:PORT", port 0..65535; a "scheme://" prefix is
+                       dropped */
   PL_FLAG_UINT,     /* uint64_t */
   PL_FLAG_MILLIS,   /* uint64_t milliseconds: "250ms", "5s", "2m" or a plain number of ms */
   PL_FLAG_BOOL,     /* int: present → 1; also "true"/"false"/"1"/"0" from the environment */

@@ -59,8 +59,7 @@ int pl_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen
     snprintf(err, errlen, "hello.public_key: missing");
     return PL_ERR_INVALID;
   }
-  if (pl_identity_id_from_public_key(derived, hello->public_key.data, hello->public_key.len) !=
-          0 ||
+  if (pl_identity_id_from_public_key(derived, hello->public_key.data, hello->public_key.len) != 0 ||
       strcmp(derived, hello->id) != 0) {
     snprintf(err, errlen, "hello.id: does not match hello.public_key");
     return PL_ERR_INVALID;

@@ -87,9 +87,8 @@ int main(int argc, char **argv) {
   rv = pl_rpc_server_new(&a.server, a.loop, &cfg);
   if (rv != 0) {
     fprintf(stderr, "peerlink-rendezvous: --listen %s: %s%s\n", o.listen, pl_strerror(rv),
-            rv == PL_ERR_INVALID && o.token == NULL
-                ? " (a non-loopback address needs --token)"
-                : "");
+            rv == PL_ERR_INVALID && o.token == NULL ? " (a non-loopback address needs --token)"
+                                                    : "");
     return 2;
   }
   int port;

@@ -141,8 +141,9 @@ static void register_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, 
                        "pair: pairing and offers are not built yet (NAT traversal issue)");
     break;
   default:
-    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "msg: one of hello, candidates or pair "
-                                                      "must be set");
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "msg: one of hello, candidates or pair "
+                       "must be set");
     break;
   }
 }

@@ -81,9 +81,9 @@ typedef struct pl_rpc_service {
 } pl_rpc_service;
 
 typedef struct pl_rpc_server_config {
-  const char *listen;  /* "HOST:PORT"; port 0 picks a free port */
-  const char *token;   /* when set, every call must carry "authorization: Bearer <token>" or
-                        * gets UNAUTHENTICATED. NULL: the listen address must be loopback. */
+  const char *listen;       /* "HOST:PORT"; port 0 picks a free port */
+  const char *token;        /* when set, every call must carry "authorization: Bearer <token>" or
+                             * gets UNAUTHENTICATED. NULL: the listen address must be loopback. */
   size_t max_message_bytes; /* receive limit; 0 means 4 MiB. Larger → RESOURCE_EXHAUSTED */
   /* FileDescriptorSet (with imports) served by reflection; usually pl_descriptor_set. */
   const uint8_t *descriptor_set;
@@ -107,8 +107,8 @@ void pl_rpc_server_set_health(pl_rpc_server *server, const char *service, int se
 
 /* Stops accepting calls, lets running calls finish for up to `grace_ms`, then cancels the rest
  * (each gets on_done), frees the server and calls `done` on the loop thread. */
-void pl_rpc_server_shutdown(pl_rpc_server *server, uint64_t grace_ms,
-                            void (*done)(void *arg), void *arg);
+void pl_rpc_server_shutdown(pl_rpc_server *server, uint64_t grace_ms, void (*done)(void *arg),
+                            void *arg);
 
 /* Queues `msg` on the call's write queue (the library keeps one SEND_MESSAGE in flight).
  * Returns 0, PL_ERR_CLOSED (call already finished or cancelled), PL_ERR_NOMEM. */
@@ -141,8 +141,7 @@ typedef struct pl_rpc_client_callbacks {
   void (*on_message)(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg);
   /* The call ended (last callback). `message` is the server's grpc-message or ours.
    * The call is freed after this returns. Required. */
-  void (*on_status)(pl_rpc_client_call *call, pl_rpc_status code, const char *message,
-                    void *arg);
+  void (*on_status)(pl_rpc_client_call *call, pl_rpc_status code, const char *message, void *arg);
 } pl_rpc_client_callbacks;
 
 /* An insecure channel to `target` ("HOST:PORT"); `token` (may be NULL) is sent as
@@ -156,8 +155,7 @@ void pl_rpc_channel_free(pl_rpc_channel *channel);
  * `response`. timeout_ms 0 means no deadline. For unary and server-streaming calls send one
  * message and close_send. Returns 0, PL_ERR_NOMEM, PL_ERR_CLOSED. */
 int pl_rpc_client_call_start(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
-                             const char *method_path,
-                             const ProtobufCMessageDescriptor *response,
+                             const char *method_path, const ProtobufCMessageDescriptor *response,
                              const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms);
 /* Queues a request message. Returns 0, PL_ERR_CLOSED, PL_ERR_NOMEM. */
 int pl_rpc_client_call_send(pl_rpc_client_call *call, const ProtobufCMessage *msg);

@@ -40,7 +40,7 @@ typedef struct pl_bench_samples {
   size_t n, cap;
 } pl_bench_samples;
 
-int pl_bench_samples_init(pl_bench_samples *s, size_t cap); /* 0 or PL_ERR_NOMEM */
+int pl_bench_samples_init(pl_bench_samples *s, size_t cap);  /* 0 or PL_ERR_NOMEM */
 void pl_bench_samples_add(pl_bench_samples *s, uint64_t ns); /* dropped when full */
 /* Nearest-rank percentile (0 < p <= 100) in microseconds; 0 when there are no samples. */
 double pl_bench_samples_pct_us(pl_bench_samples *s, double p);
@@ -89,7 +89,8 @@ typedef struct pl_bench_results {
 } pl_bench_results;
 
 /* Phases. Each returns 0, PL_ERR_TIMEOUT, PL_ERR_NOMEM, PL_ERR_STATE (a call failed: see
- * stderr) or PL_ERR_CRYPTO (key generation). */
+ * stderr) or PL_ERR_CRYPTO (key generation). After PL_ERR_TIMEOUT calls are still in flight and
+ * point at the phase's state: do not run the loop again (rdv_load exits). */
 int pl_bench_fanout(pl_bench *b, pl_bench_fanout_result *res);
 int pl_bench_unary(pl_bench *b, const char *target, pl_bench_unary_result *res, size_t *pn);
 int pl_bench_register(pl_bench *b, pl_bench_reg_result *res);

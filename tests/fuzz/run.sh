@@ -7,7 +7,8 @@ seconds=${1:-30}
 cache=${PEERLINK_CACHE:-$HOME/.cache/peerlink}
 bazel_fuzz=(bazel --output_base="$cache/bazel-fuzz")
 targets=$("${bazel_fuzz[@]}" query 'attr(tags, "fuzz", //tests/fuzz/...)' 2>/dev/null)
-"${bazel_fuzz[@]}" build --repo_env=CC=clang --config=fuzz $targets
+# --symlink_prefix=/: leave the bazel-* links of the normal build alone.
+"${bazel_fuzz[@]}" build --symlink_prefix=/ --repo_env=CC=clang --config=fuzz $targets
 bin=$("${bazel_fuzz[@]}" info --repo_env=CC=clang --config=fuzz bazel-bin 2>/dev/null)
 failed=0
 for t in $targets; do

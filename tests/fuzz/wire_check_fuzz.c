@@ -8,9 +8,9 @@
 #include "peerlink/v1/rendezvous.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const types[] = {
-    &peerlink__v1__register_request__descriptor, &peerlink__v1__connect_request__descriptor,
+    &peerlink__v1__register_request__descriptor,     &peerlink__v1__connect_request__descriptor,
     &peerlink__v1__watch_events_request__descriptor, &peerlink__v1__send_request__descriptor,
-    &peerlink__v1__benchmark_request__descriptor, &peerlink__v1__get_status_response__descriptor,
+    &peerlink__v1__benchmark_request__descriptor,    &peerlink__v1__get_status_response__descriptor,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

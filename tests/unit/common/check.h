@@ -17,7 +17,7 @@
 #define CHECK_STR_CONTAINS(haystack, needle)                                                       \
   do {                                                                                             \
     if (strstr((haystack), (needle)) == NULL) {                                                    \
-      fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, (haystack),  \
+      fprintf(stderr, "%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, (haystack),   \
               (needle));                                                                           \
       exit(1);                                                                                     \
     }                                                                                              \

@@ -1,2 +1,0 @@
-#include <stdio.h>
-int main(void) { printf("ok\n"); return 0; }
