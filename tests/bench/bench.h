@@ -61,7 +61,7 @@ typedef struct pl_bench_lat {
 void pl_bench_lat_from(pl_bench_lat *lat, pl_bench_samples *s);
 
 typedef struct pl_bench_reg_result {
-  size_t agents, existing, connections, errors;
+  size_t agents, connections, errors;
   double keygen_s, register_s, drain_s; /* drain: until every registry change was delivered */
   size_t changes;                       /* registry changes received in all */
   pl_bench_lat lat;

@@ -1,0 +1,188 @@
+/* Registration: N synthetic agents register over a few channels with at most `reg_window`
+ * Hellos outstanding, so the latency is the rendezvous's service time while its registry
+ * grows, not the length of a queue we built ourselves. Every newcomer costs the rendezvous one
+ * "joined" per registered agent plus the snapshot it sends the newcomer, so N agents mean
+ * N*(N-1) messages about each other: the phase ends when all of them arrived (drained), and
+ * only then is the rendezvous's RSS read, with no write queue still holding memory. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/common/err.h"
+#include "peerlink/v1/rendezvous.pb-c.h"
+#include "tests/bench/bench.h"
+#include "tests/bench/synth_agent.h"
+
+#define NAME_PREFIX "bench-reg-"
+#define PORT_BASE 20000
+#define MAX_CONNECTIONS 64
+
+typedef struct reg reg;
+
+typedef struct ragent {
+  reg *r;
+  pl_rpc_client_call *call;
+  uint64_t t0;
+  int registered;
+} ragent;
+
+struct reg {
+  pl_bench *b;
+  pl_rpc_channel **ch;
+  ragent *agents;
+  pl_bench_identity *ids;
+  size_t n, next, inflight, registered, outstanding, errors;
+  uint64_t changes, expect_changes;
+  int stage; /* 1: until all registered, 2: until drained, 3: until every stream ended */
+  int wake;
+  pl_bench_samples lat;
+  /* Distinct client ports the rendezvous saw: how many TCP connections the channels used. */
+  unsigned ports[MAX_CONNECTIONS];
+  size_t n_ports;
+};
+
+static void update(reg *r) {
+  if (r->errors && r->stage != 3)
+    r->wake = 1;
+  else if (r->stage == 1)
+    r->wake = r->registered == r->n;
+  else if (r->stage == 2)
+    r->wake = r->changes == r->expect_changes;
+  else
+    r->wake = r->outstanding == 0;
+}
+
+static void note_port(reg *r, const char *observed) {
+  const char *colon = observed ? strrchr(observed, ':') : NULL;
+  unsigned port = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+  for (size_t i = 0; i < r->n_ports; i++)
+    if (r->ports[i] == port)
+      return;
+  if (r->n_ports < MAX_CONNECTIONS)
+    r->ports[r->n_ports++] = port;
+}
+
+static const pl_rpc_client_callbacks callbacks;
+
+static void launch_more(reg *r) {
+  char name[32];
+  while (r->inflight < r->b->reg_window && r->next < r->n && !r->errors) {
+    size_t i = r->next++;
+    ragent *a = &r->agents[i];
+    a->r = r;
+    snprintf(name, sizeof name, NAME_PREFIX "%zu", i);
+    a->t0 = pl_bench_now_ns();
+    int rv = pl_bench_register_start(&a->call, r->ch[i % r->b->channels], &r->ids[i], name,
+                                     (uint16_t)(PORT_BASE + i % 20000), &callbacks, a);
+    if (a->call)
+      r->outstanding++;
+    if (rv != 0 && r->errors++ == 0)
+      fprintf(stderr, "rdv_load: Register: cannot start: %s\n", pl_strerror(rv));
+    r->inflight++;
+  }
+}
+
+static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
+  ragent *a = arg;
+  reg *r = a->r;
+  const Peerlink__V1__RegisterResponse *resp = (const Peerlink__V1__RegisterResponse *)msg;
+  (void)call;
+  if (resp->msg_case == PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED && !a->registered) {
+    pl_bench_samples_add(&r->lat, pl_bench_now_ns() - a->t0);
+    a->registered = 1;
+    r->registered++;
+    r->inflight--;
+    note_port(r, resp->registered->self ? resp->registered->self->observed_address : NULL);
+    launch_more(r);
+  } else if (resp->msg_case == PEERLINK__V1__REGISTER_RESPONSE__MSG_CHANGE &&
+             resp->change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED &&
+             resp->change->agent &&
+             strncmp(resp->change->agent->name, NAME_PREFIX, strlen(NAME_PREFIX)) == 0) {
+    /* Only our own agents count: whoever else is registered does not change the total. */
+    r->changes++;
+  }
+  update(r);
+}
+
+static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *message,
+                      void *arg) {
+  ragent *a = arg;
+  reg *r = a->r;
+  (void)call;
+  a->call = NULL;
+  if (r->stage != 3 && r->errors++ == 0)
+    fprintf(stderr, "rdv_load: Register stream ended: %s: %s\n", pl_rpc_status_name(code),
+            message);
+  r->outstanding--;
+  update(r);
+}
+
+static const pl_rpc_client_callbacks callbacks = {on_message, on_status};
+
+/* Runs the loop until update() says the current stage is over. */
+static int stage(reg *r, int s) {
+  r->stage = s;
+  r->wake = 0;
+  update(r);
+  int rv = pl_bench_wait(r->b, &r->wake, r->b->phase_timeout_ms);
+  if (rv == 0 && r->errors && s != 3)
+    rv = PL_ERR_STATE;
+  return rv;
+}
+
+/* On an error return calls may still point at `r`: it is left for the process exit. */
+int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
+  reg *r = calloc(1, sizeof *r);
+  int rv = PL_ERR_NOMEM;
+  memset(res, 0, sizeof *res);
+  res->agents = b->agents;
+  if (!r)
+    return PL_ERR_NOMEM;
+  r->b = b;
+  r->n = b->agents;
+  r->expect_changes = (uint64_t)r->n * (r->n - 1);
+  r->ch = calloc(b->channels, sizeof *r->ch);
+  r->agents = calloc(r->n, sizeof *r->agents);
+  r->ids = calloc(r->n, sizeof *r->ids);
+  if (!r->ch || !r->agents || !r->ids || pl_bench_samples_init(&r->lat, r->n) != 0)
+    return PL_ERR_NOMEM;
+
+  uint64_t t = pl_bench_now_ns();
+  if ((rv = pl_bench_identity_make(r->ids, r->n)) != 0)
+    return rv;
+  res->keygen_s = (double)(pl_bench_now_ns() - t) / 1e9;
+  for (size_t i = 0; i < b->channels; i++)
+    if ((rv = pl_rpc_channel_new(&r->ch[i], b->loop, b->rendezvous, NULL)) != 0)
+      return rv;
+
+  res->rss_before_kib = pl_bench_rss_kib(b->rendezvous_pid);
+  t = pl_bench_now_ns();
+  launch_more(r);
+  rv = stage(r, 1);
+  res->register_s = (double)(pl_bench_now_ns() - t) / 1e9;
+  if (rv == 0)
+    rv = stage(r, 2);
+  res->drain_s = (double)(pl_bench_now_ns() - t) / 1e9;
+  res->rss_after_kib = pl_bench_rss_kib(b->rendezvous_pid);
+  res->changes = r->changes;
+  res->connections = r->n_ports;
+  res->errors = r->errors;
+  pl_bench_lat_from(&res->lat, &r->lat);
+  if (rv != 0)
+    return rv;
+
+  /* Leave cleanly: cancelled streams report their status locally, without waiting for the
+   * rendezvous to process N departures. */
+  for (size_t i = 0; i < r->n; i++)
+    if (r->agents[i].call)
+      pl_rpc_client_call_cancel(r->agents[i].call);
+  if ((rv = stage(r, 3)) != 0)
+    return rv;
+  for (size_t i = 0; i < b->channels; i++)
+    pl_rpc_channel_free(r->ch[i]);
+  pl_bench_samples_free(&r->lat);
+  free(r->ch);
+  free(r->agents);
+  free(r->ids);
+  free(r);
+  return 0;
+}
