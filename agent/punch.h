@@ -1,0 +1,108 @@
+#ifndef PEERLINK_AGENT_PUNCH_H
+#define PEERLINK_AGENT_PUNCH_H
+
+/* Hole punching and path keeping for one pairing. I/O-free (ngtcp2 shape): datagrams and `now`
+ * go in through pl_punch_recv; datagrams to send come out of pl_punch_poll; the glue re-arms
+ * its timer from pl_punch_deadline. Times are microseconds on a monotonic clock.
+ *
+ * Both sides probe every (local, remote) candidate pair on a schedule from start time; an
+ * authenticated PROBE gets a PROBE_ACK sent back to the address it came from (an unknown
+ * source address becomes a peer-reflexive candidate). The first pair with a completed
+ * probe/ack exchange is selected; a better one (direct over relay, then lower RTT) replaces
+ * it while probing continues. The selected pair gets keep-alive probes every keepalive
+ * interval; when no ack or frame has arrived for dead_after, the path is declared dead and
+ * punching restarts. When no direct pair works within relay_after, the relay (the rendezvous,
+ * over UDP, or over the Register stream when UDP to it is blocked) becomes the path, and
+ * direct probing goes on at a slower rate so the path can upgrade. */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "agent/wire/frame.h"
+
+#define PL_PUNCH_MAX_CANDIDATES 16
+
+typedef enum {
+  PL_PATH_NONE = 0,
+  PL_PATH_DIRECT,
+  PL_PATH_RELAY_UDP, /* via the rendezvous's UDP relay */
+  PL_PATH_RELAY_TCP, /* via the rendezvous over the agent's Register stream */
+} pl_path_kind;
+
+typedef struct pl_punch_config {
+  uint8_t pairing[PL_FRAME_PAIRING_LEN];
+  uint8_t self_id[PL_FRAME_ID_LEN];
+  uint8_t peer_id[PL_FRAME_ID_LEN]; /* all zero when unknown (explicit candidates): learned
+                                     * from the first authenticated frame */
+  const uint8_t *secret;
+  size_t secretlen;
+  int controlling;
+  uint64_t start_us; /* when to start probing (the offer's start time on our clock) */
+  struct sockaddr_storage local[PL_PUNCH_MAX_CANDIDATES]; /* informational (host, srflx) */
+  size_t n_local;
+  struct sockaddr_storage remote[PL_PUNCH_MAX_CANDIDATES];
+  size_t n_remote;
+  int has_relay;
+  struct sockaddr_storage relay; /* the rendezvous's UDP relay address */
+  int relay_tcp;                 /* relay over the Register stream is available */
+  /* Timing; 0 picks the default. */
+  uint64_t probe_interval_us;    /* default 50 ms between probe rounds, backing off to 1 s */
+  uint64_t keepalive_interval_us;/* default 2 s */
+  uint64_t dead_after_us;        /* default 8 s */
+  uint64_t relay_after_us;       /* default 3 s without a direct pair → relay */
+} pl_punch_config;
+
+typedef struct pl_punch pl_punch;
+
+/* Path state for status and events. */
+typedef struct pl_punch_path {
+  pl_path_kind kind;
+  struct sockaddr_storage remote; /* direct: the peer's address; relay: the relay's */
+  uint64_t rtt_us;                /* smoothed */
+  uint64_t connected_after_us;    /* from start to the first working path; 0 until then */
+} pl_punch_path;
+
+typedef struct pl_punch_stats {
+  uint64_t probes_sent, acks_received, frames_received;
+  uint64_t dropped_auth;   /* MAC failures */
+  uint64_t dropped_replay; /* sequence numbers seen before */
+  uint64_t dropped_parse;  /* malformed */
+} pl_punch_stats;
+
+/* Returns 0, PL_ERR_INVALID, PL_ERR_NOMEM. */
+int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg);
+void pl_punch_del(pl_punch *p);
+
+/* A datagram from `from` that belongs to this pairing (pl_frame_peek matched the pairing ID),
+ * or a RELAY_DATA frame from the relay (via UDP or the Register stream; `via_tcp` tells).
+ * DATA payloads are returned through *ppayload/*ppayloadlen (pointing into `data`), 1 is
+ * returned then; 0 for a consumed control frame; PL_ERR_AUTH / PL_ERR_PARSE when dropped
+ * (and counted). */
+int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const uint8_t *data,
+                  size_t len, uint64_t now, const uint8_t **ppayload, size_t *ppayloadlen);
+
+/* The next datagram to send now, if any: returns 1 with buf/*plen/*pdst filled (*pvia_tcp set
+ * when it must go over the Register stream instead of UDP), 0 when nothing is due. Call until
+ * it returns 0. */
+int pl_punch_poll(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *plen,
+                  struct sockaddr_storage *pdst, int *pvia_tcp);
+
+/* When pl_punch_poll next has something to do (UINT64_MAX: nothing scheduled). */
+uint64_t pl_punch_deadline(const pl_punch *p);
+
+/* Wraps `payload` in a DATA frame for the selected path. Returns 0 with the datagram in buf,
+ * PL_ERR_STATE (no path), PL_ERR_TOO_BIG. */
+int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t now,
+                       uint8_t *buf, size_t cap, size_t *plen, struct sockaddr_storage *pdst,
+                       int *pvia_tcp);
+
+/* Current path; returns 1 if it changed since the last call (the glue publishes an event). */
+int pl_punch_path_get(pl_punch *p, pl_punch_path *path);
+void pl_punch_stats_get(const pl_punch *p, pl_punch_stats *stats);
+/* The peer's ID (learned or configured); 0 when known. */
+int pl_punch_peer_id(const pl_punch *p, uint8_t id[PL_FRAME_ID_LEN]);
+/* Human-readable list of what was tried, for DEADLINE_EXCEEDED messages. */
+void pl_punch_describe(const pl_punch *p, char *buf, size_t cap);
+
+#endif
