@@ -6,6 +6,7 @@
 #   make demo    rendezvous + two agents on loopback, registered; Ctrl-C stops it
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (clang)
 #   make bench   benchmarks (ratios against reference tools)
+#   make lab     the NAT lab grid (network namespaces, needs root), printed as a table
 #   make format  clang-format all C
 SHELL := /bin/bash
 BAZEL ?= bazel
@@ -15,7 +16,7 @@ TEST_CONFIGS := $(if $(filter 1,$(SANITIZE)),asan,$(if $(filter 0,$(SANITIZE)),p
 FUZZ_SECONDS ?= 30
 PROGRAMS := control/rendezvous:peerlink-rendezvous agent:peerlink-agent clients/cli:peerlinkctl
 
-.PHONY: setup build test demo fuzz bench format lint clean
+.PHONY: setup build test demo fuzz bench lab format lint clean
 
 setup:
 	@bash bazel/setup.sh
@@ -37,6 +38,9 @@ fuzz: setup
 
 bench: build
 	@bash tests/bench/run.sh
+
+lab: setup
+	@bash tests/lab/run_lab.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
