@@ -7,7 +7,8 @@
 #include "control/common/err.h"
 #include "control/common/flags.h"
 
-static Peerlink__V1__Candidate *new_host_candidate(const char *ip, int port) {
+static Peerlink__V1__Candidate *new_candidate(const char *ip, int port,
+                                              Peerlink__V1__CandidateKind kind) {
   Peerlink__V1__Candidate *c = calloc(1, sizeof *c);
   Peerlink__V1__Endpoint *ep = calloc(1, sizeof *ep);
   char *ipcopy = strdup(ip);
@@ -21,7 +22,7 @@ static Peerlink__V1__Candidate *new_host_candidate(const char *ip, int port) {
   peerlink__v1__endpoint__init(ep);
   ep->ip = ipcopy;
   ep->port = (uint32_t)port;
-  c->kind = PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST;
+  c->kind = kind;
   c->endpoint = ep;
   return c;
 }
@@ -52,7 +53,7 @@ int pl_candidates_host(const char *udp_addr, Peerlink__V1__Candidate ***pcands, 
     goto out;
   }
   if (!wildcard) {
-    if ((cands[n] = new_host_candidate(host, port)) == NULL)
+    if ((cands[n] = new_candidate(host, port, PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST)) == NULL)
       rv = PL_ERR_NOMEM;
     else
       n++;
@@ -64,7 +65,7 @@ int pl_candidates_host(const char *udp_addr, Peerlink__V1__Candidate ***pcands, 
     if (ifs[i].is_internal || ifs[i].address.address4.sin_family != AF_INET)
       continue;
     uv_ip4_name(&ifs[i].address.address4, ip, sizeof ip);
-    if ((cands[n] = new_host_candidate(ip, port)) == NULL)
+    if ((cands[n] = new_candidate(ip, port, PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST)) == NULL)
       rv = PL_ERR_NOMEM;
     else
       n++;
@@ -78,5 +79,17 @@ out:
   }
   *pcands = cands;
   *pn = n;
+  return 0;
+}
+
+int pl_candidates_append(Peerlink__V1__Candidate ***pcands, size_t *pn, const char *ip, int port,
+                         Peerlink__V1__CandidateKind kind) {
+  Peerlink__V1__Candidate **grown = realloc(*pcands, (*pn + 1) * sizeof *grown);
+  if (grown == NULL)
+    return PL_ERR_NOMEM;
+  *pcands = grown;
+  if ((grown[*pn] = new_candidate(ip, port, kind)) == NULL)
+    return PL_ERR_NOMEM;
+  (*pn)++;
   return 0;
 }

@@ -11,5 +11,8 @@
  * pl_candidates_free. Returns 0, PL_ERR_INVALID, PL_ERR_IO, PL_ERR_NOMEM. */
 int pl_candidates_host(const char *udp_addr, Peerlink__V1__Candidate ***pcands, size_t *pn);
 void pl_candidates_free(Peerlink__V1__Candidate **cands, size_t n);
+/* Appends one candidate (realloc). Returns 0 or PL_ERR_NOMEM. */
+int pl_candidates_append(Peerlink__V1__Candidate ***pcands, size_t *pn, const char *ip, int port,
+                         Peerlink__V1__CandidateKind kind);
 
 #endif

@@ -2,14 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/addr.h"
 #include "agent/agent.h"
 #include "control/common/err.h"
+#include "control/rendezvous/hello.h"
 
-#define NOT_BUILT_NAT "is not built yet: it arrives with NAT traversal (hole punching and relay)"
 
 static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_agent *a = data;
   Peerlink__V1__GetStatusResponse resp = PEERLINK__V1__GET_STATUS_RESPONSE__INIT;
+  Peerlink__V1__Endpoint pub = PEERLINK__V1__ENDPOINT__INIT;
+  char pubip[64];
+  size_t n = 0;
   (void)msg;
   resp.id = a->ident.id;
   resp.name = (char *)a->name;
@@ -19,10 +23,41 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   resp.rendezvous_address = a->reg.target ? (char *)a->reg.target : "";
   resp.control_address = a->control_addr;
   resp.udp_address = a->udp_addr;
-  resp.nat_behavior = PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_UNKNOWN;
-  resp.dropped_unauthenticated = a->dropped_datagrams;
+  if (a->has_public) {
+    pub.port = (uint32_t)pl_addr_ip_port((const struct sockaddr *)&a->public_ep, pubip);
+    pub.ip = pubip;
+    resp.public_endpoint = &pub;
+  }
+  resp.nat_behavior = a->nat;
   resp.cert_fingerprint = a->ident.cert_fingerprint;
+  resp.dropped_unauthenticated = a->dropped_datagrams;
+
+  for (pl_pairing *p = a->pairings; p; p = p->next)
+    n++;
+  Peerlink__V1__PeerPath *paths = calloc(n ? n : 1, sizeof *paths);
+  Peerlink__V1__PeerPath **ppaths = calloc(n ? n : 1, sizeof *ppaths);
+  Peerlink__V1__Endpoint *remotes = calloc(n ? n : 1, sizeof *remotes);
+  char(*ips)[64] = calloc(n ? n : 1, 64);
+  if (!paths || !ppaths || !remotes || !ips) {
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "agent out of memory");
+    goto out;
+  }
+  size_t i = 0;
+  for (pl_pairing *p = a->pairings; p; p = p->next, i++) {
+    pl_punch_stats st;
+    pl_pairing_describe_path(p, &paths[i], &remotes[i], ips[i], 64);
+    ppaths[i] = &paths[i];
+    pl_punch_stats_get(p->punch, &st);
+    resp.dropped_unauthenticated += st.dropped_auth + st.dropped_replay + st.dropped_parse;
+  }
+  resp.peers = ppaths;
+  resp.n_peers = n;
   pl_rpc_call_reply(call, &resp.base);
+out:
+  free(paths);
+  free(ppaths);
+  free(remotes);
+  free(ips);
 }
 
 /* include_current: the registration state, then one "joined" event per known peer, so a
@@ -85,9 +120,57 @@ static int check_peer_id(pl_rpc_call *call, const char *peer_id) {
   return 0;
 }
 
+static int valid_peer_id(const char *id) {
+  uint8_t raw[16];
+  return pl_hex_decode(raw, sizeof raw, id) == 0;
+}
+
+#define CONNECT_DEFAULT_TIMEOUT_MS 30000
+
+static void connect_by_candidates(pl_agent *a, pl_rpc_call *call,
+                                  const Peerlink__V1__ConnectRequest *req) {
+  uint8_t fp[32];
+  pl_pairing *p;
+  char err[160];
+  if (pl_hex_decode(fp, sizeof fp, req->peer_cert_fingerprint) != 0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "peer_cert_fingerprint: 64 hex characters required with candidates");
+    return;
+  }
+  if (req->pairing_secret.len < 16 || req->pairing_secret.len > 64) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "pairing_secret: 16 to 64 bytes required with candidates");
+    return;
+  }
+  if (pl_candidates_validate(req->candidates, req->n_candidates, "candidates", err, sizeof err) !=
+      0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "%s", err);
+    return;
+  }
+  int rv = pl_pairing_from_candidates(a, req->candidates, req->n_candidates,
+                                      req->pairing_secret.data, req->pairing_secret.len,
+                                      req->peer_cert_fingerprint, &p);
+  if (rv != 0) {
+    pl_rpc_call_finish(call, PL_RPC_INTERNAL, "cannot start the pairing: %s", pl_strerror(rv));
+    return;
+  }
+  if (!req->wait) {
+    Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
+    Peerlink__V1__PeerPath path;
+    Peerlink__V1__Endpoint remote;
+    char ip[64];
+    pl_pairing_describe_path(p, &path, &remote, ip, sizeof ip);
+    resp.path = &path;
+    pl_rpc_call_reply(call, &resp.base);
+    return;
+  }
+  pl_connect_wait(a, call, NULL, p->pairing_id,
+                  req->timeout_ms ? req->timeout_ms : CONNECT_DEFAULT_TIMEOUT_MS);
+}
+
 static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
+  pl_agent *a = data;
   const Peerlink__V1__ConnectRequest *req = (const Peerlink__V1__ConnectRequest *)msg;
-  (void)data;
   if (*req->peer_id == '\0' && req->n_candidates == 0) {
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
                        "peer_id or candidates: one of them is required");
@@ -98,22 +181,108 @@ static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
                        "peer_id and candidates: give one of them, not both");
     return;
   }
-  pl_rpc_call_finish(call, PL_RPC_UNIMPLEMENTED, "Connect " NOT_BUILT_NAT);
+  if (req->n_candidates) {
+    connect_by_candidates(a, call, req);
+    return;
+  }
+  if (!valid_peer_id(req->peer_id)) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "peer_id: 32 hex characters expected");
+    return;
+  }
+  if (strcmp(req->peer_id, a->ident.id) == 0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "peer_id: that is this agent's own ID");
+    return;
+  }
+  pl_pairing *p = pl_pairing_find_peer(a, req->peer_id);
+  if (p == NULL) {
+    if (!pl_registration_is_registered(&a->reg)) {
+      pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE,
+                         "not registered with a rendezvous (%s); connect by candidates instead",
+                         a->reg.detail);
+      return;
+    }
+    if (pl_agentlist_find(&a->peers, req->peer_id) == NULL) {
+      pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: no agent %s is registered",
+                         req->peer_id);
+      return;
+    }
+    pl_registration_pair(&a->reg, req->peer_id);
+  }
+  if (!req->wait || (p && p->path.kind != PL_PATH_NONE)) {
+    Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
+    Peerlink__V1__PeerPath path = PEERLINK__V1__PEER_PATH__INIT;
+    Peerlink__V1__Endpoint remote;
+    char ip[64];
+    if (p)
+      pl_pairing_describe_path(p, &path, &remote, ip, sizeof ip);
+    else {
+      path.peer_id = (char *)req->peer_id;
+      path.kind = PEERLINK__V1__PATH_KIND__PATH_KIND_NONE;
+    }
+    resp.path = &path;
+    pl_rpc_call_reply(call, &resp.base);
+    return;
+  }
+  pl_connect_wait(a, call, req->peer_id, NULL,
+                  req->timeout_ms ? req->timeout_ms : CONNECT_DEFAULT_TIMEOUT_MS);
+}
+
+static void connect_done(pl_rpc_call *call, int cancelled, void *data) {
+  (void)cancelled;
+  (void)data;
+  pl_connect_waiter_cancelled(call);
 }
 
 static void disconnect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
+  pl_agent *a = data;
   const Peerlink__V1__DisconnectRequest *req = (const Peerlink__V1__DisconnectRequest *)msg;
-  (void)data;
-  if (check_peer_id(call, req->peer_id) == 0)
-    pl_rpc_call_finish(call, PL_RPC_UNIMPLEMENTED, "Disconnect " NOT_BUILT_NAT);
+  Peerlink__V1__DisconnectResponse resp = PEERLINK__V1__DISCONNECT_RESPONSE__INIT;
+  if (check_peer_id(call, req->peer_id) != 0)
+    return;
+  pl_pairing *p = pl_pairing_find_peer(a, req->peer_id);
+  if (p == NULL) {
+    pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: not connected to %s", req->peer_id);
+    return;
+  }
+  pl_pairing_close(p, "disconnected by request");
+  pl_rpc_call_reply(call, &resp.base);
 }
 
 static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
+  pl_agent *a = data;
   const Peerlink__V1__SendRequest *req = (const Peerlink__V1__SendRequest *)msg;
-  (void)data;
-  if (check_peer_id(call, req->peer_id) == 0)
+  Peerlink__V1__SendResponse resp = PEERLINK__V1__SEND_RESPONSE__INIT;
+  if (check_peer_id(call, req->peer_id) != 0)
+    return;
+  if (req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM &&
+      req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_UNSPECIFIED) {
     pl_rpc_call_finish(call, PL_RPC_UNIMPLEMENTED,
-                       "Send is not built yet: messages need a path to the peer first");
+                       "delivery: not built yet: only DELIVERY_DATAGRAM works now (reliable messages and "
+                       "QUIC streams come with the tunnel)");
+    return;
+  }
+  if (req->data.len > PL_FRAME_MAX_PAYLOAD) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "data: a datagram holds at most %d bytes",
+                       PL_FRAME_MAX_PAYLOAD);
+    return;
+  }
+  pl_pairing *p = pl_pairing_find_peer(a, req->peer_id);
+  if (p == NULL) {
+    pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: not connected to %s (call Connect)",
+                       req->peer_id);
+    return;
+  }
+  int rv = pl_pairing_send(p, req->data.data, req->data.len);
+  if (rv == PL_ERR_STATE) {
+    pl_rpc_call_finish(call, PL_RPC_FAILED_PRECONDITION, "no path to %s yet", req->peer_id);
+    return;
+  }
+  if (rv != 0) {
+    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE, "send failed: %s", pl_strerror(rv));
+    return;
+  }
+  resp.sequence = ++a->datagrams_sent;
+  pl_rpc_call_reply(call, &resp.base);
 }
 
 static void benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
@@ -143,7 +312,8 @@ static const pl_rpc_method agent_methods[] = {
     METHOD("WatchEvents", PL_RPC_SERVER_STREAMING, watch_events_request, watch_events_response,
            watch_events, watch_events_done),
     METHOD("ListPeers", PL_RPC_UNARY, list_peers_request, list_peers_response, list_peers, NULL),
-    METHOD("Connect", PL_RPC_UNARY, connect_request, connect_response, connect_peer, NULL),
+    METHOD("Connect", PL_RPC_UNARY, connect_request, connect_response, connect_peer,
+           connect_done),
     METHOD("Disconnect", PL_RPC_UNARY, disconnect_request, disconnect_response, disconnect_peer,
            NULL),
     METHOD("Send", PL_RPC_UNARY, send_request, send_response, send_message, NULL),

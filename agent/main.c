@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/addr.h"
 #include "agent/agent.h"
 #include "agent/candidates.h"
 #include "control/common/err.h"
@@ -15,16 +16,15 @@
 #define SHUTDOWN_GRACE_MS 2000
 
 typedef struct options {
-  char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token;
-  uint64_t max_message;
+  char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun;
+  uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms;
   int verbose;
 } options;
 
 typedef struct app {
   pl_agent agent;
   pl_signals signals;
-  Peerlink__V1__Candidate **candidates;
-  size_t n_candidates;
+  int stun_from_flags;
 } app;
 
 static const char usage_head[] =
@@ -36,7 +36,7 @@ static const char usage_head[] =
 /* --- events from the registration ------------------------------------------------------- */
 
 static void on_reg_state(void *arg, Peerlink__V1__RendezvousState state, const char *detail) {
-  pl_agent *a = arg;
+  pl_agent *a = &((app *)arg)->agent;
   Peerlink__V1__RendezvousStateChanged rs = PEERLINK__V1__RENDEZVOUS_STATE_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
   rs.state = state;
@@ -57,7 +57,7 @@ static void publish_peer(pl_agent *a, int joined, Peerlink__V1__AgentInfo *info)
 }
 
 static void on_reg_change(void *arg, const Peerlink__V1__RegistryChange *change) {
-  pl_agent *a = arg;
+  pl_agent *a = &((app *)arg)->agent;
   pl_agentlist_entry *e;
   if (strcmp(change->agent->id, a->ident.id) == 0)
     return;
@@ -79,12 +79,57 @@ static void on_reg_change(void *arg, const Peerlink__V1__RegistryChange *change)
 }
 
 static void on_reg_reset(void *arg) {
-  pl_agent *a = arg;
+  pl_agent *a = &((app *)arg)->agent;
   /* Without the stream we cannot know who is still there; report everyone as gone. */
   while (a->peers.head) {
     publish_peer(a, 0, a->peers.head->info);
     pl_agentlist_remove(&a->peers, a->peers.head);
   }
+}
+
+static void on_reg_registered(void *arg, uint32_t udp_port, uint32_t udp_alt_port) {
+  app *p = arg;
+  pl_agent *a = &p->agent;
+  if (p->stun_from_flags || udp_port == 0)
+    return;
+  /* No --stun: the rendezvous's own responder(s) on the host we dialled. */
+  size_t n = 0;
+  if (pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_port) == 0)
+    n++;
+  if (udp_alt_port && pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_alt_port) == 0)
+    n++;
+  if (n == a->n_stun_servers && a->stun)
+    return; /* same servers as before a reconnect: the running client keeps its results */
+  a->n_stun_servers = n;
+  if (n == 0)
+    pl_log(PL_LOG_WARN, "stun_disabled", "reason=\"rendezvous host %s is not numeric\"",
+           a->rdv_host);
+  pl_agent_stun_start(a);
+}
+
+static void on_reg_offer(void *arg, const Peerlink__V1__Offer *offer) {
+  app *p = arg;
+  int rv = pl_pairing_from_offer(&p->agent, offer);
+  if (rv != 0)
+    pl_log(PL_LOG_WARN, "offer_rejected", "pairing=%s reason=\"%s\"", offer->pairing_id,
+           pl_strerror(rv));
+}
+
+static void on_reg_pair_error(void *arg, const Peerlink__V1__PairError *err) {
+  app *p = arg;
+  pl_connect_fail_peer(&p->agent, err->peer_id, PL_RPC_FAILED_PRECONDITION, err->message);
+}
+
+static void on_reg_relay(void *arg, const char *pairing_id, const uint8_t *data, size_t len) {
+  app *p = arg;
+  uint8_t pid[PL_FRAME_PAIRING_LEN];
+  pl_pairing *pairing;
+  if (pl_hex_decode(pid, sizeof pid, pairing_id) != 0 ||
+      (pairing = pl_pairing_find_id(&p->agent, pid)) == NULL) {
+    p->agent.dropped_datagrams++;
+    return;
+  }
+  pl_pairing_recv(pairing, NULL, 1, data, len);
 }
 
 /* --- start and stop --------------------------------------------------------------------- */
@@ -102,10 +147,33 @@ static void on_stop(void *arg) {
   app *p = arg;
   pl_agent *a = &p->agent;
   pl_log(PL_LOG_INFO, "stopping", "grace_ms=%d", SHUTDOWN_GRACE_MS);
+  a->closing = 1;
+  pl_pairing_close_all(a, "agent stopping");
+  pl_agent_stun_close(a);
   if (a->reg.target)
     pl_registration_stop(&a->reg, on_registration_stopped, a);
   pl_agent_udp_close(a);
   pl_rpc_server_shutdown(a->server, SHUTDOWN_GRACE_MS, on_server_down, a);
+}
+
+/* --stun HOST:PORT[,HOST:PORT...]: numeric addresses (no DNS on the loop thread). */
+static int parse_stun_servers(pl_agent *a, const char *list) {
+  char buf[512], host[64];
+  int port;
+  if (list == NULL || *list == '\0')
+    return 0;
+  snprintf(buf, sizeof buf, "%s", list);
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (a->n_stun_servers == sizeof a->stun_servers / sizeof a->stun_servers[0] ||
+        pl_hostport_split(tok, host, &port) != 0 || port == 0 ||
+        pl_addr_parse(&a->stun_servers[a->n_stun_servers], host, port) != 0) {
+      fprintf(stderr, "peerlink-agent: --stun: \"%s\" is not a numeric IP:PORT (at most 4, "
+                      "comma-separated)\n", tok);
+      return 2;
+    }
+    a->n_stun_servers++;
+  }
+  return 0;
 }
 
 static int start(app *p, options *o) {
@@ -147,23 +215,39 @@ static int start(app *p, options *o) {
   snprintf(a->control_addr, sizeof a->control_addr, "%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
            strchr(host, ':') ? "]" : "", port);
 
+  uv_timer_init(a->loop, &a->stun_timer);
+  a->stun_timer.data = a;
+  a->stun_recheck_us = o->stun_recheck_ms * 1000;
+  a->keepalive_us = o->keepalive_ms * 1000;
+  a->dead_after_us = o->dead_after_ms * 1000;
+  a->relay_after_us = o->relay_after_ms * 1000;
+  a->nat = PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_UNKNOWN;
+  if ((rv = parse_stun_servers(a, o->stun)) != 0)
+    return rv;
+  p->stun_from_flags = a->n_stun_servers > 0;
+  if (pl_agent_refresh_candidates(a) != 0) {
+    fprintf(stderr, "peerlink-agent: cannot list interface addresses\n");
+    return 1;
+  }
+
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
   snprintf(a->reg.detail, sizeof a->reg.detail, "no --rendezvous configured");
   if (o->rendezvous) {
-    if (pl_candidates_host(a->udp_addr, &p->candidates, &p->n_candidates) != 0) {
-      fprintf(stderr, "peerlink-agent: cannot list interface addresses\n");
-      return 1;
-    }
+    pl_hostport_split(o->rendezvous, a->rdv_host, &port);
     a->reg.ident = &a->ident;
     a->reg.name = a->name;
     a->reg.target = o->rendezvous;
     a->reg.token = o->rendezvous_token;
-    a->reg.candidates = p->candidates;
-    a->reg.n_candidates = p->n_candidates;
-    a->reg.cb = (pl_registration_callbacks){on_reg_state, on_reg_change, on_reg_reset};
-    a->reg.arg = a;
+    a->reg.candidates = a->cands;
+    a->reg.n_candidates = a->n_cands;
+    a->reg.nat_behavior = a->nat;
+    a->reg.cb = (pl_registration_callbacks){on_reg_state,      on_reg_change, on_reg_reset,
+                                            on_reg_registered, on_reg_offer,  on_reg_pair_error,
+                                            on_reg_relay};
+    a->reg.arg = p;
     pl_registration_start(&a->reg, a->loop);
   }
+  pl_agent_stun_start(a);
   printf("peerlink-agent: id=%s name=%s control=%s udp=%s rendezvous=%s\n", a->ident.id, a->name,
          a->control_addr, a->udp_addr, o->rendezvous ? o->rendezvous : "none");
   fflush(stdout);
@@ -191,12 +275,36 @@ int main(int argc, char **argv) {
        0},
       {"rendezvous-token", "PEERLINK_RENDEZVOUS_TOKEN", PL_FLAG_STRING, &o.rendezvous_token, NULL,
        "bearer token to present to the rendezvous", 0, 0, 0},
+      {"stun", "PEERLINK_STUN", PL_FLAG_STRING, &o.stun, NULL,
+       "STUN servers, IP:PORT[,IP:PORT...] (two addresses also measure the NAT's mapping "
+       "behaviour); default: the rendezvous's own responders",
+       0, 0, 0},
+      {"stun-recheck", "STUN_RECHECK_INTERVAL_SEC", PL_FLAG_MILLIS, &o.stun_recheck_ms, "60s",
+       "how often to re-check the public mapping", 1000, 3600000, 1},
+      {"keepalive", "PING_INTERVAL_SEC", PL_FLAG_MILLIS, &o.keepalive_ms, "2s",
+       "keep-alive interval on a selected path (well under NAT timeouts of ~30 s)", 100, 25000,
+       1},
+      {"dead-after", NULL, PL_FLAG_MILLIS, &o.dead_after_ms, "8s",
+       "declare a path dead after this long without an authenticated frame", 500, 120000, 0},
+      {"relay-after", NULL, PL_FLAG_MILLIS, &o.relay_after_ms, "3s",
+       "fall back to the relay when no direct path works within this time", 100, 60000, 0},
       {"max-message", NULL, PL_FLAG_UINT, &o.max_message, "4194304",
        "largest gRPC request message in bytes", 1024, 64u << 20, 0},
       {"verbose", NULL, PL_FLAG_BOOL, &o.verbose, NULL, "log debug lines", 0, 0, 0},
   };
   char err[256];
   int first;
+  /* The Python prototype's STUN_HOST/STUN_PORT and INTERNAL_UDP_PORT still work. */
+  char stun_env[128], udp_env[32];
+  if (getenv("STUN_HOST") && !getenv("PEERLINK_STUN")) {
+    snprintf(stun_env, sizeof stun_env, "%s:%s", getenv("STUN_HOST"),
+             getenv("STUN_PORT") ? getenv("STUN_PORT") : "3478");
+    setenv("PEERLINK_STUN", stun_env, 1);
+  }
+  if (getenv("INTERNAL_UDP_PORT") && !getenv("PEERLINK_UDP")) {
+    snprintf(udp_env, sizeof udp_env, "0.0.0.0:%s", getenv("INTERNAL_UDP_PORT"));
+    setenv("PEERLINK_UDP", udp_env, 1);
+  }
   int rv = pl_flags_parse(flags, sizeof flags / sizeof flags[0], argc, argv, &first, err,
                           sizeof err, usage_head);
   if (rv == 1)
@@ -223,8 +331,8 @@ int main(int argc, char **argv) {
   uv_run(a->loop, UV_RUN_DEFAULT);
 
   pl_agentlist_free(&a->peers);
-  if (p.candidates)
-    pl_candidates_free(p.candidates, p.n_candidates);
+  if (a->cands)
+    pl_candidates_free(a->cands, a->n_cands);
   pl_log(PL_LOG_INFO, "stopped", "id=%s", a->ident.id);
   pl_identity_free(&a->ident);
   uv_loop_close(a->loop);

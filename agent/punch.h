@@ -47,10 +47,10 @@ typedef struct pl_punch_config {
   struct sockaddr_storage relay; /* the rendezvous's UDP relay address */
   int relay_tcp;                 /* relay over the Register stream is available */
   /* Timing; 0 picks the default. */
-  uint64_t probe_interval_us;    /* default 50 ms between probe rounds, backing off to 1 s */
-  uint64_t keepalive_interval_us;/* default 2 s */
-  uint64_t dead_after_us;        /* default 8 s */
-  uint64_t relay_after_us;       /* default 3 s without a direct pair → relay */
+  uint64_t probe_interval_us;     /* default 50 ms between probe rounds, backing off to 1 s */
+  uint64_t keepalive_interval_us; /* default 2 s */
+  uint64_t dead_after_us;         /* default 8 s */
+  uint64_t relay_after_us;        /* default 3 s without a direct pair → relay */
 } pl_punch_config;
 
 typedef struct pl_punch pl_punch;
@@ -61,6 +61,7 @@ typedef struct pl_punch_path {
   struct sockaddr_storage remote; /* direct: the peer's address; relay: the relay's */
   uint64_t rtt_us;                /* smoothed */
   uint64_t connected_after_us;    /* from start to the first working path; 0 until then */
+  int closed; /* CLOSE received from the peer, or pl_punch_close called: nothing more is sent */
 } pl_punch_path;
 
 typedef struct pl_punch_stats {
@@ -70,19 +71,20 @@ typedef struct pl_punch_stats {
   uint64_t dropped_parse;  /* malformed */
 } pl_punch_stats;
 
-/* Returns 0, PL_ERR_INVALID, PL_ERR_NOMEM. */
+/* Copies what it needs from cfg (not the secret: only keys derived from it). Returns 0,
+ * PL_ERR_INVALID, PL_ERR_NOMEM, PL_ERR_CRYPTO. */
 int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg);
 void pl_punch_del(pl_punch *p);
 
 /* A datagram from `from` that belongs to this pairing (pl_frame_peek matched the pairing ID),
  * or a RELAY_DATA frame from the relay (via UDP or the Register stream; `via_tcp` tells).
- * DATA payloads are returned through *ppayload/*ppayloadlen (pointing into `data`), 1 is
+ * DATA payloads are returned through ppayload and ppayloadlen (pointing into `data`), 1 is
  * returned then; 0 for a consumed control frame; PL_ERR_AUTH / PL_ERR_PARSE when dropped
  * (and counted). */
 int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const uint8_t *data,
                   size_t len, uint64_t now, const uint8_t **ppayload, size_t *ppayloadlen);
 
-/* The next datagram to send now, if any: returns 1 with buf/*plen/*pdst filled (*pvia_tcp set
+/* The next datagram to send now, if any: returns 1 with buf, plen and pdst filled (pvia_tcp set
  * when it must go over the Register stream instead of UDP), 0 when nothing is due. Call until
  * it returns 0. */
 int pl_punch_poll(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *plen,
@@ -92,15 +94,21 @@ int pl_punch_poll(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *p
 uint64_t pl_punch_deadline(const pl_punch *p);
 
 /* Wraps `payload` in a DATA frame for the selected path. Returns 0 with the datagram in buf,
- * PL_ERR_STATE (no path), PL_ERR_TOO_BIG. */
-int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t now,
-                       uint8_t *buf, size_t cap, size_t *plen, struct sockaddr_storage *pdst,
-                       int *pvia_tcp);
+ * PL_ERR_STATE (no path, or closed), PL_ERR_TOO_BIG. `payload` must not overlap buf. */
+int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t now, uint8_t *buf,
+                       size_t cap, size_t *plen, struct sockaddr_storage *pdst, int *pvia_tcp);
+
+/* Ends the pairing: returns 0 with a CLOSE frame for the selected path in buf (send it like a
+ * pl_punch_poll datagram), PL_ERR_STATE when there is no path (nothing to send), PL_ERR_TOO_BIG.
+ * Either way the instance is closed afterwards: pl_punch_poll sends nothing more, received
+ * frames are ignored, and the path reads NONE with closed set. */
+int pl_punch_close(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *plen,
+                   struct sockaddr_storage *pdst, int *pvia_tcp);
 
 /* Current path; returns 1 if it changed since the last call (the glue publishes an event). */
 int pl_punch_path_get(pl_punch *p, pl_punch_path *path);
 void pl_punch_stats_get(const pl_punch *p, pl_punch_stats *stats);
-/* The peer's ID (learned or configured); 0 when known. */
+/* The peer's ID (learned or configured); 0 when known, PL_ERR_NOT_FOUND before. */
 int pl_punch_peer_id(const pl_punch *p, uint8_t id[PL_FRAME_ID_LEN]);
 /* Human-readable list of what was tried, for DEADLINE_EXCEEDED messages. */
 void pl_punch_describe(const pl_punch *p, char *buf, size_t cap);

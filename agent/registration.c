@@ -44,18 +44,70 @@ static void finish_stop(pl_registration *reg) {
   uv_close((uv_handle_t *)&reg->retry, on_timer_closed);
 }
 
+/* Hello, unsigned (challenge == NULL) or signed over the rendezvous's nonce. */
+static void send_hello(pl_registration *reg, const uint8_t *challenge, size_t challengelen) {
+  Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  uint8_t sig[128];
+  size_t siglen = sizeof sig;
+  hello.id = (char *)reg->ident->id;
+  hello.name = (char *)reg->name;
+  hello.public_key.data = reg->ident->public_key_der;
+  hello.public_key.len = reg->ident->public_key_der_len;
+  hello.cert_fingerprint = (char *)reg->ident->cert_fingerprint;
+  hello.version = PL_AGENT_VERSION;
+  hello.candidates = reg->candidates;
+  hello.n_candidates = reg->n_candidates;
+  hello.nat_behavior = reg->nat_behavior;
+  if (challenge) {
+    /* "peerlink-register-v1" || nonce || id (rendezvous.proto, Hello.signature). */
+    static const char context[] = "peerlink-register-v1";
+    uint8_t msg[sizeof context - 1 + 64 + PL_IDENTITY_ID_LEN];
+    size_t n = sizeof context - 1;
+    if (challengelen == 0 || challengelen > 64) {
+      pl_log(PL_LOG_ERROR, "bad_challenge", "rendezvous=%s len=%zu", reg->target, challengelen);
+      pl_rpc_client_call_cancel(reg->call);
+      return;
+    }
+    memcpy(msg, context, n);
+    memcpy(msg + n, challenge, challengelen);
+    n += challengelen;
+    memcpy(msg + n, reg->ident->id, PL_IDENTITY_ID_LEN);
+    n += PL_IDENTITY_ID_LEN;
+    if (pl_identity_sign(reg->ident, msg, n, sig, &siglen) != 0) {
+      pl_log(PL_LOG_ERROR, "sign_failed", "rendezvous=%s", reg->target);
+      pl_rpc_client_call_cancel(reg->call);
+      return;
+    }
+    hello.challenge.data = (uint8_t *)challenge;
+    hello.challenge.len = challengelen;
+    hello.signature.data = sig;
+    hello.signature.len = siglen;
+  }
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
+  req.hello = &hello;
+  pl_rpc_client_call_send(reg->call, &req.base);
+}
+
 static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
   pl_registration *reg = arg;
   const Peerlink__V1__RegisterResponse *resp = (const Peerlink__V1__RegisterResponse *)msg;
   char detail[128];
   (void)call;
   switch (resp->msg_case) {
+  case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHALLENGE:
+    send_hello(reg, resp->challenge->nonce.data, resp->challenge->nonce.len);
+    break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED:
     reg->backoff_ms = PL_REGISTRATION_BACKOFF_MIN_MS;
+    reg->registered = 1;
     snprintf(detail, sizeof detail, "registered with %s as %s", reg->target,
              resp->registered->self ? resp->registered->self->observed_address : "?");
-    pl_log(PL_LOG_INFO, "registered", "rendezvous=%s attempts=%llu", reg->target,
-           (unsigned long long)reg->attempts);
+    pl_log(PL_LOG_INFO, "registered", "rendezvous=%s attempts=%llu udp_port=%u", reg->target,
+           (unsigned long long)reg->attempts, resp->registered->udp_port);
+    if (reg->cb.on_registered)
+      reg->cb.on_registered(reg->arg, resp->registered->udp_port,
+                            resp->registered->udp_alt_port);
     set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_REGISTERED, detail);
     break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHANGE:
@@ -63,9 +115,20 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
       reg->cb.on_change(reg->arg, resp->change);
     break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER:
-    pl_log(PL_LOG_WARN, "offer_ignored", "reason=\"pairing is not built yet\"");
+    if (reg->cb.on_offer)
+      reg->cb.on_offer(reg->arg, resp->offer);
     break;
-  default: break;
+  case PEERLINK__V1__REGISTER_RESPONSE__MSG_PAIR_ERROR:
+    if (reg->cb.on_pair_error)
+      reg->cb.on_pair_error(reg->arg, resp->pair_error);
+    break;
+  case PEERLINK__V1__REGISTER_RESPONSE__MSG_RELAY:
+    if (reg->cb.on_relay)
+      reg->cb.on_relay(reg->arg, resp->relay->pairing_id, resp->relay->payload.data,
+                       resp->relay->payload.len);
+    break;
+  default:
+    break;
   }
 }
 
@@ -75,6 +138,7 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
   char detail[256];
   (void)call;
   reg->call = NULL;
+  reg->registered = 0;
   reg->cb.on_reset(reg->arg);
   if (reg->stopping) {
     finish_stop(reg);
@@ -113,19 +177,8 @@ static void attempt(pl_registration *reg) {
     schedule_retry(reg);
     return;
   }
-  Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
-  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
-  hello.id = (char *)reg->ident->id;
-  hello.name = (char *)reg->name;
-  hello.public_key.data = reg->ident->public_key_der;
-  hello.public_key.len = reg->ident->public_key_der_len;
-  hello.cert_fingerprint = (char *)reg->ident->cert_fingerprint;
-  hello.version = PL_AGENT_VERSION;
-  hello.candidates = reg->candidates;
-  hello.n_candidates = reg->n_candidates;
-  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
-  req.hello = &hello;
-  pl_rpc_client_call_send(reg->call, &req.base);
+  /* Unsigned first: the rendezvous answers with a Challenge to sign. */
+  send_hello(reg, NULL, 0);
   snprintf(detail, sizeof detail, "connecting to %s (attempt %llu)", reg->target,
            (unsigned long long)reg->attempts);
   set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_CONNECTING, detail);
@@ -136,12 +189,55 @@ int pl_registration_start(pl_registration *reg, uv_loop_t *loop) {
   reg->backoff_ms = PL_REGISTRATION_BACKOFF_MIN_MS;
   reg->channel = NULL;
   reg->call = NULL;
+  reg->registered = 0;
   reg->stopping = 0;
   reg->stopped = NULL;
   uv_timer_init(loop, &reg->retry);
   reg->retry.data = reg;
   attempt(reg);
   return 0;
+}
+
+int pl_registration_is_registered(const pl_registration *reg) {
+  return reg->call != NULL && reg->registered;
+}
+
+int pl_registration_update_candidates(pl_registration *reg) {
+  Peerlink__V1__CandidatesUpdate upd = PEERLINK__V1__CANDIDATES_UPDATE__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  if (!pl_registration_is_registered(reg))
+    return PL_ERR_STATE;
+  upd.candidates = reg->candidates;
+  upd.n_candidates = reg->n_candidates;
+  upd.nat_behavior = reg->nat_behavior;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_CANDIDATES;
+  req.candidates = &upd;
+  return pl_rpc_client_call_send(reg->call, &req.base);
+}
+
+int pl_registration_pair(pl_registration *reg, const char *peer_id) {
+  Peerlink__V1__PairRequest pair = PEERLINK__V1__PAIR_REQUEST__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  if (!pl_registration_is_registered(reg))
+    return PL_ERR_STATE;
+  pair.peer_id = (char *)peer_id;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR;
+  req.pair = &pair;
+  return pl_rpc_client_call_send(reg->call, &req.base);
+}
+
+int pl_registration_relay(pl_registration *reg, const char *pairing_id, const uint8_t *data,
+                          size_t len) {
+  Peerlink__V1__RelayDatagram relay = PEERLINK__V1__RELAY_DATAGRAM__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  if (!pl_registration_is_registered(reg))
+    return PL_ERR_STATE;
+  relay.pairing_id = (char *)pairing_id;
+  relay.payload.data = (uint8_t *)data;
+  relay.payload.len = len;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_RELAY;
+  req.relay = &relay;
+  return pl_rpc_client_call_send(reg->call, &req.base);
 }
 
 void pl_registration_stop(pl_registration *reg, void (*stopped)(void *arg), void *arg) {

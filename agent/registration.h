@@ -23,6 +23,14 @@ typedef struct pl_registration_callbacks {
   void (*on_change)(void *arg, const Peerlink__V1__RegistryChange *change);
   /* The stream ended: everything learned from it is stale. */
   void (*on_reset)(void *arg);
+  /* Registered: the rendezvous's UDP ports on the host we dialled (0: none). Optional. */
+  void (*on_registered)(void *arg, uint32_t udp_port, uint32_t udp_alt_port);
+  /* An offer (pairing) arrived. Optional. */
+  void (*on_offer)(void *arg, const Peerlink__V1__Offer *offer);
+  /* A pair request failed. Optional. */
+  void (*on_pair_error)(void *arg, const Peerlink__V1__PairError *err);
+  /* A frame relayed over the stream arrived. Optional. */
+  void (*on_relay)(void *arg, const char *pairing_id, const uint8_t *data, size_t len);
 } pl_registration_callbacks;
 
 typedef struct pl_registration {
@@ -33,6 +41,7 @@ typedef struct pl_registration {
   const char *token;                    /* may be NULL */
   Peerlink__V1__Candidate **candidates; /* borrowed from the agent */
   size_t n_candidates;
+  Peerlink__V1__NatBehavior nat_behavior;
   pl_registration_callbacks cb;
   void *arg;
 
@@ -43,6 +52,7 @@ typedef struct pl_registration {
   uint64_t attempts;
   Peerlink__V1__RendezvousState state;
   char detail[256];
+  int registered;
   int stopping;
   void (*stopped)(void *arg);
   void *stopped_arg;
@@ -50,6 +60,17 @@ typedef struct pl_registration {
 
 /* Starts registering (the first attempt runs at once). Returns 0 or PL_ERR_*. */
 int pl_registration_start(pl_registration *reg, uv_loop_t *loop);
+/* Sends the agent's current candidates and NAT behaviour (after a STUN change). Returns 0 or
+ * PL_ERR_STATE when not registered (the next Hello carries them anyway). */
+int pl_registration_update_candidates(pl_registration *reg);
+/* Asks the rendezvous to pair with `peer_id`. Returns 0 or PL_ERR_STATE (not registered). */
+int pl_registration_pair(pl_registration *reg, const char *peer_id);
+/* Sends a frame for the peer over the stream (relay over TCP). Returns 0 or PL_ERR_STATE. */
+int pl_registration_relay(pl_registration *reg, const char *pairing_id, const uint8_t *data,
+                          size_t len);
+/* 1 when registered (the stream is open and Registered arrived). */
+int pl_registration_is_registered(const pl_registration *reg);
+
 /* Cancels the stream, frees the channel, closes the timer, then calls stopped(arg). */
 void pl_registration_stop(pl_registration *reg, void (*stopped)(void *arg), void *arg);
 

@@ -59,4 +59,27 @@ void pl_identity_free(pl_identity *ident);
 int pl_identity_id_from_public_key(char out[PL_IDENTITY_ID_LEN + 1], const uint8_t *der,
                                    size_t derlen);
 
+/* ---- Signatures (sign.c): proof that an agent holds the key behind its ID ---------------- */
+
+/* Capacity a signature buffer needs: a DER ECDSA P-256 signature is at most 72 bytes. */
+#define PL_IDENTITY_SIG_MAX 80
+
+/* What an agent signs to register (rendezvous.proto, Hello.signature):
+ * PL_IDENTITY_REGISTER_CONTEXT || challenge nonce || the agent ID as 32 ASCII hex characters. */
+#define PL_IDENTITY_REGISTER_CONTEXT "peerlink-register-v1"
+
+/* Signs `msg` with the identity's private key: ECDSA P-256 over SHA-256, DER signature.
+ * *psiglen is the capacity of `sig` on entry (at least PL_IDENTITY_SIG_MAX) and the signature's
+ * length on return. Returns 0, PL_ERR_INVALID (NULL argument), PL_ERR_TOO_BIG (capacity below
+ * PL_IDENTITY_SIG_MAX), PL_ERR_PARSE (the private key does not decode as P-256),
+ * PL_ERR_CRYPTO. */
+int pl_identity_sign(const pl_identity *ident, const uint8_t *msg, size_t len, uint8_t *sig,
+                     size_t *psiglen);
+
+/* Checks a signature made by pl_identity_sign against a SubjectPublicKeyInfo DER. Returns 0 when
+ * it verifies, PL_ERR_AUTH (wrong or malformed signature), PL_ERR_PARSE (not a P-256
+ * SubjectPublicKeyInfo), PL_ERR_INVALID (NULL argument), PL_ERR_CRYPTO. */
+int pl_identity_verify(const uint8_t *spki_der, size_t spki_len, const uint8_t *msg, size_t len,
+                       const uint8_t *sig, size_t siglen);
+
 #endif

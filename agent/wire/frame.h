@@ -35,7 +35,7 @@
 #define PL_FRAME_MAX_LEN 1400
 
 /* Probe flags. */
-#define PL_PROBE_NOMINATE 0x01 /* controlling side: use this pair */
+#define PL_PROBE_NOMINATE 0x01  /* controlling side: use this pair */
 #define PL_PROBE_KEEPALIVE 0x02 /* on the selected pair, to keep NAT mappings and detect death */
 
 typedef enum {
@@ -53,7 +53,8 @@ typedef struct pl_frame_keys {
   uint8_t relay[32];
 } pl_frame_keys;
 
-/* Derives both keys from the pairing secret. Returns 0 or PL_ERR_INVALID (secretlen < 16). */
+/* Derives both keys from the pairing secret. Returns 0, PL_ERR_INVALID (secretlen < 16) or
+ * PL_ERR_CRYPTO. */
 int pl_frame_keys_derive(pl_frame_keys *keys, const uint8_t *secret, size_t secretlen);
 
 /* A parsed frame. Pointers point into the datagram that was parsed. */
@@ -64,8 +65,8 @@ typedef struct pl_frame {
   uint64_t seq;
   /* PROBE / PROBE_ACK */
   uint8_t flags;
-  uint64_t txid;            /* PROBE: fresh per probe; PROBE_ACK: the probe's txid */
-  uint64_t echo_time_us;    /* PROBE: sender's clock; PROBE_ACK: echoed, for RTT */
+  uint64_t txid;                    /* PROBE: fresh per probe; PROBE_ACK: the probe's txid */
+  uint64_t echo_time_us;            /* PROBE: sender's clock; PROBE_ACK: echoed, for RTT */
   struct sockaddr_storage observed; /* PROBE_ACK / RELAY_BIND_ACK: where the request came from */
   int has_observed;
   /* DATA: payload; RELAY_DATA: the inner frame */
@@ -85,7 +86,8 @@ int pl_frame_peek(const uint8_t *data, size_t len, uint8_t *ptype,
 
 /* Encodes `f` (type, pairing, sender, seq and the fields its type uses) with its MAC into buf.
  * *plen receives the length. Returns 0, PL_ERR_TOO_BIG (cap too small or payload too long),
- * PL_ERR_INVALID. */
+ * PL_ERR_INVALID (unknown type, bad address family, RELAY_DATA not around a PROBE..CLOSE frame),
+ * PL_ERR_CRYPTO. The payload may overlap buf only where it goes (buf + 36). */
 int pl_frame_encode(uint8_t *buf, size_t cap, size_t *plen, const pl_frame *f,
                     const pl_frame_keys *keys);
 

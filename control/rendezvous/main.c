@@ -1,5 +1,5 @@
-/* peerlink-rendezvous: the registry of online agents (gRPC), later STUN/relay (UDP) and
- * WebSocket signalling (HTTP). */
+/* peerlink-rendezvous: the registry of online agents and their pairings (gRPC), the STUN
+ * responder and relay (UDP), later WebSocket signalling (HTTP). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,39 +10,78 @@
 #include "control/common/log.h"
 #include "control/common/signals.h"
 #include "control/rendezvous/service.h"
+#include "control/rendezvous/udp.h"
 #include "control/rpc/rpc.h"
 #include "peerlink/descriptor_set.h"
 
 #define SHUTDOWN_GRACE_MS 2000
 
 typedef struct options {
-  char *listen, *udp, *http, *token;
-  uint64_t max_message;
-  int verbose;
+  char *listen, *udp, *udp_alt, *http, *token;
+  uint64_t max_message, stats_interval;
+  int auto_pair, verbose;
 } options;
 
 typedef struct app {
   uv_loop_t *loop;
   pl_rpc_server *server;
   pl_rendezvous rendezvous;
+  pl_rdv_udp udp;
   pl_signals signals;
+  uv_timer_t stats_timer;
+  int has_stats_timer;
+  pl_relay_stats logged; /* the counters the last relay_stats line showed */
 } app;
 
 static const char usage_head[] =
     "usage: peerlink-rendezvous [FLAGS]\n\n"
-    "Keeps the registry of online peerlink agents and serves peerlink.v1.Rendezvous over gRPC\n"
-    "(with health and server reflection). Prints the bound addresses on one line at start.";
+    "Keeps the registry of online peerlink agents, pairs them and serves peerlink.v1.Rendezvous\n"
+    "over gRPC (with health and server reflection). With --udp it also answers STUN and relays\n"
+    "datagrams between paired agents. Prints the bound addresses on one line at start.";
+
+/* One line with the relay and STUN counters, only when they moved: a quiet rendezvous keeps a
+ * quiet log. */
+static void log_stats(app *a, int always) {
+  char line[512];
+  if (!always && memcmp(&a->logged, &a->rendezvous.stats, sizeof a->logged) == 0)
+    return;
+  a->logged = a->rendezvous.stats;
+  pl_relay_stats_format(&a->rendezvous.stats, line, sizeof line);
+  pl_log(PL_LOG_INFO, "relay_stats", "%s agents=%zu pairings=%zu", line,
+         a->rendezvous.registry.count, a->rendezvous.pairings.count);
+}
+
+static void on_stats_timer(uv_timer_t *t) {
+  log_stats(t->data, 0);
+}
 
 static void on_server_down(void *arg) {
   app *a = arg;
   a->server = NULL;
+  log_stats(a, 1);
   pl_log(PL_LOG_INFO, "stopped", "agents=%zu", a->rendezvous.registry.count);
 }
 
 static void on_stop(void *arg) {
   app *a = arg;
   pl_log(PL_LOG_INFO, "stopping", "grace_ms=%d", SHUTDOWN_GRACE_MS);
+  if (a->has_stats_timer)
+    uv_close((uv_handle_t *)&a->stats_timer, NULL);
+  a->has_stats_timer = 0;
+  pl_rdv_udp_close(&a->udp, NULL, NULL);
   pl_rpc_server_shutdown(a->server, SHUTDOWN_GRACE_MS, on_server_down, a);
+}
+
+static void print_start_line(app *a, const char *listen, int port) {
+  char host[64], udp[80], alt[80];
+  int ignored;
+  pl_hostport_split(listen, host, &ignored);
+  pl_rdv_udp_name(&a->udp, 0, udp, sizeof udp);
+  pl_rdv_udp_name(&a->udp, 1, alt, sizeof alt);
+  printf("peerlink-rendezvous: grpc=%s%s%s:%d%s%s%s%s\n", strchr(host, ':') ? "[" : "", host,
+         strchr(host, ':') ? "]" : "", port, udp[0] ? " udp=" : "", udp, alt[0] ? " udp_alt=" : "",
+         alt);
+  fflush(stdout);
 }
 
 int main(int argc, char **argv) {
@@ -51,8 +90,16 @@ int main(int argc, char **argv) {
       {"listen", "PEERLINK_RENDEZVOUS_LISTEN", PL_FLAG_HOSTPORT, &o.listen, "127.0.0.1:7800",
        "gRPC address to serve peerlink.v1.Rendezvous on (port 0 picks a free port)", 0, 0, 0},
       {"udp", "PEERLINK_RENDEZVOUS_UDP", PL_FLAG_HOSTPORT, &o.udp, NULL,
-       "UDP address for the STUN responder and relay (not built yet: accepted and checked)", 0, 0,
+       "UDP address for the STUN responder and the relay (e.g. 0.0.0.0:3478; off when unset)", 0, 0,
        0},
+      {"udp-alt", "PEERLINK_RENDEZVOUS_UDP_ALT", PL_FLAG_HOSTPORT, &o.udp_alt, NULL,
+       "second UDP address answering STUN only, for agents' NAT mapping test (off when unset)", 0,
+       0, 0},
+      {"auto-pair", "PEERLINK_AUTO_PAIR", PL_FLAG_BOOL, &o.auto_pair, NULL,
+       "pair free agents as soon as two have registered their public UDP endpoints, oldest first",
+       0, 0, 0},
+      {"stats-interval", "PEERLINK_STATS_INTERVAL", PL_FLAG_MILLIS, &o.stats_interval, "60s",
+       "how often to log the STUN and relay counters when they changed (0: only at exit)", 0, 0, 0},
       {"http", "PEERLINK_RENDEZVOUS_HTTP", PL_FLAG_HOSTPORT, &o.http, NULL,
        "HTTP/WebSocket address (not built yet: accepted and checked)", 0, 0, 0},
       {"token", "PEERLINK_TOKEN", PL_FLAG_STRING, &o.token, NULL,
@@ -76,7 +123,11 @@ int main(int argc, char **argv) {
   pl_log_init("rendezvous", o.verbose ? PL_LOG_DEBUG : PL_LOG_INFO);
 
   app a = {.loop = uv_default_loop()};
-  pl_rendezvous_init(&a.rendezvous);
+  if (pl_rendezvous_init(&a.rendezvous) != 0) {
+    fprintf(stderr, "peerlink-rendezvous: out of memory\n");
+    return 1;
+  }
+  a.rendezvous.auto_pair = o.auto_pair;
   pl_rpc_server_config cfg = {
       .listen = o.listen,
       .token = o.token,
@@ -91,19 +142,29 @@ int main(int argc, char **argv) {
                                                     : "");
     return 2;
   }
+  /* UDP first: Registered and Offer announce its ports, so they must be known before the first
+   * agent can register. */
+  rv = pl_rdv_udp_start(&a.udp, a.loop, &a.rendezvous, o.udp, o.udp_alt, err, sizeof err);
+  if (rv != 0) {
+    fprintf(stderr, "peerlink-rendezvous: %s\n", err);
+    return rv == PL_ERR_INVALID ? 2 : 1;
+  }
   int port;
   if (pl_rpc_server_add_service(a.server, &a.rendezvous.service) != 0 ||
       pl_rpc_server_start(a.server, &port) != 0) {
     fprintf(stderr, "peerlink-rendezvous: --listen %s: cannot bind\n", o.listen);
     return 1;
   }
-  char host[64];
-  int ignored;
-  pl_hostport_split(o.listen, host, &ignored);
-  printf("peerlink-rendezvous: grpc=%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host,
-         strchr(host, ':') ? "]" : "", port);
-  fflush(stdout);
+  if (o.stats_interval > 0) {
+    uv_timer_init(a.loop, &a.stats_timer);
+    a.stats_timer.data = &a;
+    uv_timer_start(&a.stats_timer, on_stats_timer, o.stats_interval, o.stats_interval);
+    uv_unref((uv_handle_t *)&a.stats_timer);
+    a.has_stats_timer = 1;
+  }
+  /* Signals before the start line: a script may stop us as soon as it has read it. */
   pl_signals_start(&a.signals, a.loop, on_stop, &a);
+  print_start_line(&a, o.listen, port);
   uv_run(a.loop, UV_RUN_DEFAULT);
   pl_rendezvous_free(&a.rendezvous);
   uv_loop_close(a.loop);

@@ -14,6 +14,7 @@
 #include "control/rpc/rpc.h"
 
 #define PL_BENCH_MAX_KS 8
+#define PL_BENCH_MAX_REPS 15
 
 typedef struct pl_bench {
   uv_loop_t *loop;
@@ -22,12 +23,13 @@ typedef struct pl_bench {
 
   /* Targets (HOST:PORT) and the pids whose RSS is sampled (0: not sampled). */
   const char *rendezvous, *agent, *ref;
-  int rendezvous_pid, agent_pid;
+  int rendezvous_pid, agent_pid, ref_pid;
 
   size_t agents;     /* synthetic agents registered in the registration phase */
   size_t channels;   /* channels they are spread over */
   size_t reg_window; /* registrations in flight at once */
-  size_t calls;      /* unary calls per concurrency level */
+  size_t calls;      /* unary calls per run */
+  size_t reps;       /* runs per concurrency level and server, taking turns */
   size_t ks[PL_BENCH_MAX_KS], n_ks;
   size_t watchers; /* WatchEvents streams in the fan-out phase */
   size_t rounds;   /* events triggered in the fan-out phase */
@@ -47,8 +49,11 @@ double pl_bench_samples_pct_us(pl_bench_samples *s, double p);
 void pl_bench_samples_free(pl_bench_samples *s);
 
 uint64_t pl_bench_now_ns(void);
-/* VmRSS of `pid` in KiB from /proc, or -1. A small blocking read: fine between phases. */
-long pl_bench_rss_kib(int pid);
+/* A "Vm..." line of /proc/PID/status in KiB ("VmRSS", "VmHWM": peak RSS), or -1.
+ * A small blocking read: fine between phases. */
+long pl_bench_proc_kib(int pid, const char *field);
+/* CPU time (user + system, all threads) `pid` has used, in seconds, or -1. */
+double pl_bench_proc_cpu_s(int pid);
 
 /* Runs the loop until *done is nonzero or timeout_ms passes. Returns 0 or PL_ERR_TIMEOUT. */
 int pl_bench_wait(pl_bench *b, const int *done, uint64_t timeout_ms);
@@ -64,13 +69,15 @@ typedef struct pl_bench_reg_result {
   size_t agents, connections, errors;
   double keygen_s, register_s, drain_s; /* drain: until every registry change was delivered */
   size_t changes;                       /* registry changes received in all */
+  double cpu_s;                         /* rendezvous CPU until drained, or -1 */
   pl_bench_lat lat;
-  long rss_before_kib, rss_after_kib;
+  long rss_before_kib, rss_after_kib, rss_peak_kib;
 } pl_bench_reg_result;
 
 typedef struct pl_bench_unary_result {
   size_t k, calls, errors;
   double seconds, calls_per_s;
+  double cpu_us_per_call; /* the server's CPU, all runs; -1 when its pid is unknown */
   pl_bench_lat lat;
 } pl_bench_unary_result;
 
@@ -80,19 +87,22 @@ typedef struct pl_bench_fanout_result {
   long rss_before_kib, rss_after_kib;
 } pl_bench_fanout_result;
 
-typedef struct pl_bench_results {
+typedef struct pl_bench_results pl_bench_results;
+struct pl_bench_results {
   pl_bench_fanout_result fanout;
   pl_bench_unary_result unary_agent[PL_BENCH_MAX_KS], unary_ref[PL_BENCH_MAX_KS];
   size_t n_unary;
   pl_bench_reg_result reg;
-  int fanout_ok, unary_ok, ref_ok, reg_ok;
-} pl_bench_results;
+  int fanout_ran, unary_ran, reg_ran; /* a phase whose target was not given is skipped */
+  int fanout_ok, unary_ok, reg_ok;
+};
 
 /* Phases. Each returns 0, PL_ERR_TIMEOUT, PL_ERR_NOMEM, PL_ERR_STATE (a call failed: see
  * stderr) or PL_ERR_CRYPTO (key generation). After PL_ERR_TIMEOUT calls are still in flight and
  * point at the phase's state: do not run the loop again (rdv_load exits). */
 int pl_bench_fanout(pl_bench *b, pl_bench_fanout_result *res);
-int pl_bench_unary(pl_bench *b, const char *target, pl_bench_unary_result *res, size_t *pn);
+/* GetStatus on b->agent and, taking turns with it, on b->ref when set. */
+int pl_bench_unary(pl_bench *b, pl_bench_results *r);
 int pl_bench_register(pl_bench *b, pl_bench_reg_result *res);
 
 void pl_bench_report_table(FILE *f, const pl_bench *b, const pl_bench_results *r);

@@ -84,8 +84,7 @@ static void stream_status(pl_rpc_client_call *call, pl_rpc_status code, const ch
   fanout *f = s->f;
   (void)call;
   if (!f->stopping && f->errors++ == 0)
-    fprintf(stderr, "rdv_load: fan-out stream ended: %s: %s\n", pl_rpc_status_name(code),
-            message);
+    fprintf(stderr, "rdv_load: fan-out stream ended: %s: %s\n", pl_rpc_status_name(code), message);
   f->outstanding--;
   update(f);
 }
@@ -157,7 +156,7 @@ int pl_bench_fanout(pl_bench *b, pl_bench_fanout_result *res) {
       (rv = pl_rpc_channel_new(&rdv, b->loop, b->rendezvous, NULL)) != 0)
     return rv;
 
-  res->rss_before_kib = pl_bench_rss_kib(b->agent_pid);
+  res->rss_before_kib = pl_bench_proc_kib(b->agent_pid, "VmRSS");
   if ((rv = start_watchers(f, agent)) != 0)
     return rv;
   /* Every stream open and the agent registered, or the first round would time the set-up. */
@@ -166,7 +165,7 @@ int pl_bench_fanout(pl_bench *b, pl_bench_fanout_result *res) {
     return rv;
   if (f->errors)
     return PL_ERR_STATE;
-  res->rss_after_kib = pl_bench_rss_kib(b->agent_pid);
+  res->rss_after_kib = pl_bench_proc_kib(b->agent_pid, "VmRSS");
 
   rv = run_rounds(b, f, rdv, ids);
   res->rounds = f->all.n;

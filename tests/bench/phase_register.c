@@ -110,8 +110,7 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
   (void)call;
   a->call = NULL;
   if (r->stage != 3 && r->errors++ == 0)
-    fprintf(stderr, "rdv_load: Register stream ended: %s: %s\n", pl_rpc_status_name(code),
-            message);
+    fprintf(stderr, "rdv_load: Register stream ended: %s: %s\n", pl_rpc_status_name(code), message);
   r->outstanding--;
   update(r);
 }
@@ -154,7 +153,8 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
     if ((rv = pl_rpc_channel_new(&r->ch[i], b->loop, b->rendezvous, NULL)) != 0)
       return rv;
 
-  res->rss_before_kib = pl_bench_rss_kib(b->rendezvous_pid);
+  res->rss_before_kib = pl_bench_proc_kib(b->rendezvous_pid, "VmRSS");
+  double cpu0 = pl_bench_proc_cpu_s(b->rendezvous_pid);
   t = pl_bench_now_ns();
   launch_more(r);
   rv = stage(r, 1);
@@ -162,7 +162,9 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
   if (rv == 0)
     rv = stage(r, 2);
   res->drain_s = (double)(pl_bench_now_ns() - t) / 1e9;
-  res->rss_after_kib = pl_bench_rss_kib(b->rendezvous_pid);
+  res->cpu_s = cpu0 >= 0 ? pl_bench_proc_cpu_s(b->rendezvous_pid) - cpu0 : -1;
+  res->rss_after_kib = pl_bench_proc_kib(b->rendezvous_pid, "VmRSS");
+  res->rss_peak_kib = pl_bench_proc_kib(b->rendezvous_pid, "VmHWM");
   res->changes = r->changes;
   res->connections = r->n_ports;
   res->errors = r->errors;

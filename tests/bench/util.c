@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control/common/err.h"
 #include "tests/bench/bench.h"
@@ -52,8 +53,9 @@ uint64_t pl_bench_now_ns(void) {
   return uv_hrtime();
 }
 
-long pl_bench_rss_kib(int pid) {
+long pl_bench_proc_kib(int pid, const char *field) {
   char path[64], line[256];
+  size_t flen = strlen(field);
   long kib = -1;
   if (pid <= 0)
     return -1;
@@ -62,10 +64,32 @@ long pl_bench_rss_kib(int pid) {
   if (!f)
     return -1;
   while (fgets(line, sizeof line, f))
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+    if (strncmp(line, field, flen) == 0 && line[flen] == ':' &&
+        sscanf(line + flen + 1, "%ld", &kib) == 1)
       break;
   fclose(f);
   return kib;
+}
+
+double pl_bench_proc_cpu_s(int pid) {
+  char path[64], buf[1024];
+  unsigned long long utime, stime;
+  if (pid <= 0)
+    return -1;
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* The command name may hold spaces and parentheses: fields are counted after the last ')'.
+   * utime and stime are fields 14 and 15, so the 12th and 13th after it. */
+  const char *p = strrchr(buf, ')');
+  if (!p ||
+      sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    return -1;
+  return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void on_deadline(uv_timer_t *t) {

@@ -119,12 +119,21 @@ class AgentThroughBufCurl(unittest.TestCase):
         self.assertEqual(e["code"], "not_found")
 
     def test_not_built_method_is_unimplemented(self):
-        e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect", {"peerId": "abc"})
+        e = call_error(self, self.addr, "/peerlink.v1.Agent/Send",
+                       {"peerId": "abc", "delivery": "DELIVERY_RELIABLE", "data": "aGk="})
         self.assertEqual(e["code"], "unimplemented")
         self.assertIn("not built yet", e["message"])
 
+    def test_connect_to_unknown_peer_is_not_found(self):
+        e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect", {"peerId": "0" * 32})
+        self.assertEqual(e["code"], "not_found")
+        self.assertIn("peer_id", e["message"])
+
     def test_bad_value_is_invalid_argument_naming_field(self):
         e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect", {})
+        self.assertEqual(e["code"], "invalid_argument")
+        self.assertIn("peer_id", e["message"])
+        e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect", {"peerId": "xyz"})
         self.assertEqual(e["code"], "invalid_argument")
         self.assertIn("peer_id", e["message"])
 

@@ -1,5 +1,6 @@
 /* Hello validation names the offending field, and accepts a real agent's identity. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "agent/identity/identity.h"
 #include "control/common/err.h"
@@ -34,6 +35,58 @@ static void expect_invalid(const Peerlink__V1__Hello *h, const char *field) {
   char err[256] = "";
   CHECK(pl_hello_validate(h, err, sizeof err) == PL_ERR_INVALID);
   CHECK_STR_CONTAINS(err, field);
+}
+
+static void expect_refused(const Peerlink__V1__Hello *h, const uint8_t *nonce, const char *field) {
+  char err[256] = "";
+  CHECK(pl_hello_check_proof(h, nonce, 32, err, sizeof err) == PL_ERR_AUTH);
+  CHECK_STR_CONTAINS(err, field);
+}
+
+/* The proof of possession: the Challenge's nonce signed with the key behind the ID. */
+static void test_proof(void) {
+  uint8_t nonce[32], other[32], msg[20 + 32 + 32], sig[PL_IDENTITY_SIG_MAX];
+  size_t siglen = sizeof sig;
+  char err[256];
+  for (int i = 0; i < 32; i++) {
+    nonce[i] = (uint8_t)i;
+    other[i] = (uint8_t)(i + 1);
+  }
+  memcpy(msg, "peerlink-register-v1", 20);
+  memcpy(msg + 20, nonce, 32);
+  memcpy(msg + 52, ident.id, 32);
+  CHECK(pl_identity_sign(&ident, msg, sizeof msg, sig, &siglen) == 0);
+
+  Peerlink__V1__Hello h = valid_hello();
+  CHECK(!pl_hello_is_signed(&h));
+  h.challenge.data = nonce;
+  h.challenge.len = sizeof nonce;
+  h.signature.data = sig;
+  h.signature.len = siglen;
+  CHECK(pl_hello_is_signed(&h));
+  CHECK(pl_hello_validate(&h, err, sizeof err) == 0);
+  CHECK(pl_hello_check_proof(&h, nonce, sizeof nonce, err, sizeof err) == 0);
+
+  /* A signature over another stream's nonce proves nothing here. */
+  expect_refused(&h, other, "hello.challenge");
+  h.challenge.len = 31;
+  expect_refused(&h, nonce, "hello.challenge");
+  h.challenge.len = 0;
+  expect_refused(&h, nonce, "hello.challenge");
+  h.challenge.len = sizeof nonce;
+  h.signature.len = 0;
+  expect_refused(&h, nonce, "hello.signature");
+  CHECK(pl_hello_is_signed(&h));
+  h.signature.len = siglen;
+  sig[siglen - 1] ^= 1;
+  expect_refused(&h, nonce, "hello.signature");
+  sig[siglen - 1] ^= 1;
+  /* Signed for another ID: the agent's own ID is part of what it signs. */
+  memcpy(msg + 52, "ffffffffffffffffffffffffffffffff", 32);
+  siglen = sizeof sig;
+  CHECK(pl_identity_sign(&ident, msg, sizeof msg, sig, &siglen) == 0);
+  h.signature.len = siglen;
+  expect_refused(&h, nonce, "hello.signature");
 }
 
 int main(void) {
@@ -79,6 +132,7 @@ int main(void) {
   cand.kind = PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_UNSPECIFIED;
   expect_invalid(&h, "hello.candidates[0].kind");
 
+  test_proof();
   pl_identity_free(&ident);
   printf("hello_test: ok\n");
   return 0;

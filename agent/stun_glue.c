@@ -1,0 +1,147 @@
+/* STUN glue: drives the I/O-free client (agent/stun_client.h) from a libuv timer and the UDP
+ * socket, and turns mapping changes into candidates, a CandidatesUpdate and an event. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/addr.h"
+#include "agent/agent.h"
+#include "agent/candidates.h"
+#include "control/common/err.h"
+#include "control/common/log.h"
+
+static void stun_flush(pl_agent *a);
+
+uint64_t pl_agent_now_us(void) {
+  return uv_hrtime() / 1000;
+}
+
+int64_t pl_agent_unix_ms(void) {
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  return tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int pl_agent_refresh_candidates(pl_agent *a) {
+  Peerlink__V1__Candidate **host;
+  size_t n;
+  int rv = pl_candidates_host(a->udp_addr, &host, &n);
+  if (rv != 0)
+    return rv;
+  if (a->has_public) {
+    char ip[64];
+    int port = pl_addr_ip_port((const struct sockaddr *)&a->public_ep, ip);
+    int dup = 0;
+    for (size_t i = 0; i < n; i++)
+      dup |= strcmp(host[i]->endpoint->ip, ip) == 0 && (int)host[i]->endpoint->port == port;
+    if (!dup && pl_candidates_append(&host, &n, ip, port,
+                                     PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE) != 0) {
+      pl_candidates_free(host, n);
+      return PL_ERR_NOMEM;
+    }
+  }
+  if (a->cands)
+    pl_candidates_free(a->cands, a->n_cands);
+  a->cands = host;
+  a->n_cands = n;
+  a->reg.candidates = a->cands;
+  a->reg.n_candidates = a->n_cands;
+  a->reg.nat_behavior = a->nat;
+  return 0;
+}
+
+static void publish_nat(pl_agent *a) {
+  Peerlink__V1__NatChanged nc = PEERLINK__V1__NAT_CHANGED__INIT;
+  Peerlink__V1__Endpoint ep = PEERLINK__V1__ENDPOINT__INIT;
+  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+  char ip[64];
+  if (a->has_public) {
+    ep.port = (uint32_t)pl_addr_ip_port((const struct sockaddr *)&a->public_ep, ip);
+    ep.ip = ip;
+    nc.public_endpoint = &ep;
+  }
+  nc.behavior = a->nat;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_NAT;
+  ev.nat = &nc;
+  pl_events_publish(&a->events, &ev, NULL);
+}
+
+static void on_stun_changed(pl_agent *a) {
+  char pub[80] = "-";
+  a->has_public = pl_stun_client_mapped(a->stun, &a->public_ep) == 0;
+  a->nat = (Peerlink__V1__NatBehavior)pl_stun_client_behavior(a->stun);
+  if (a->has_public)
+    pl_addr_format((const struct sockaddr *)&a->public_ep, pub, sizeof pub);
+  pl_log(PL_LOG_INFO, "stun", "public=%s nat=%s", pub,
+         protobuf_c_enum_descriptor_get_value(&peerlink__v1__nat_behavior__descriptor, a->nat)
+             ? protobuf_c_enum_descriptor_get_value(&peerlink__v1__nat_behavior__descriptor, a->nat)
+                   ->name
+             : "?");
+  if (pl_agent_refresh_candidates(a) == 0)
+    pl_registration_update_candidates(&a->reg);
+  publish_nat(a);
+}
+
+static void on_stun_timer(uv_timer_t *t) {
+  stun_flush(t->data);
+}
+
+static void stun_flush(pl_agent *a) {
+  uint8_t buf[548];
+  size_t len;
+  struct sockaddr_storage dst;
+  uint64_t now = pl_agent_now_us();
+  while (pl_stun_client_poll(a->stun, now, buf, sizeof buf, &len, &dst) == 1)
+    pl_agent_udp_send(a, (const struct sockaddr *)&dst, buf, len);
+  if (pl_stun_client_changed(a->stun))
+    on_stun_changed(a);
+  uint64_t deadline = pl_stun_client_deadline(a->stun);
+  if (deadline == UINT64_MAX) {
+    uv_timer_stop(&a->stun_timer);
+    return;
+  }
+  uint64_t now2 = pl_agent_now_us();
+  uv_timer_start(&a->stun_timer, on_stun_timer,
+                 deadline > now2 ? (deadline - now2 + 999) / 1000 : 0, 0);
+}
+
+int pl_agent_stun_start(pl_agent *a) {
+  if (a->n_stun_servers == 0 || a->closing)
+    return 0;
+  if (a->stun) {
+    pl_stun_client_del(a->stun);
+    a->stun = NULL;
+  }
+  int rv = pl_stun_client_new(&a->stun, a->stun_servers, a->n_stun_servers, a->stun_recheck_us);
+  if (rv != 0)
+    return rv;
+  /* OPEN means "the public address is one of ours": with a wildcard bind, that is any host
+   * candidate's address. */
+  pl_stun_client_set_local(a->stun, (const struct sockaddr *)&a->udp_local);
+  for (size_t i = 0; i < a->n_cands; i++) {
+    struct sockaddr_storage host;
+    if (a->cands[i]->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST &&
+        pl_addr_from_endpoint(&host, a->cands[i]->endpoint) == 0)
+      pl_stun_client_add_local(a->stun, (const struct sockaddr *)&host);
+  }
+  pl_stun_client_start(a->stun, pl_agent_now_us());
+  stun_flush(a);
+  return 0;
+}
+
+void pl_agent_stun_recv(pl_agent *a, const struct sockaddr *from, const uint8_t *data,
+                        size_t len) {
+  if (a->stun == NULL ||
+      pl_stun_client_recv(a->stun, from, data, len, pl_agent_now_us()) != 0) {
+    a->dropped_datagrams++;
+    return;
+  }
+  stun_flush(a);
+}
+
+void pl_agent_stun_close(pl_agent *a) {
+  uv_close((uv_handle_t *)&a->stun_timer, NULL);
+  if (a->stun) {
+    pl_stun_client_del(a->stun);
+    a->stun = NULL;
+  }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make bench: control-plane benchmarks on loopback, with ratios against a reference measured in
+# the same run (absolute numbers drift on shared machines; ratios from one run do not).
+#
+# Starts the real programs from bin/ (what `make build` ships) on 127.0.0.1 port 0, plus a
+# grpcio reference server, then runs rdv_load (built with -c opt: the load generator should not
+# be the bottleneck) against them: event fan-out, GetStatus calls/s vs grpcio, registration of
+# many agents with the rendezvous's memory per agent.
+#
+# Environment: BENCH_OUT (JSON result, default /tmp/peerlink-bench.json); BENCH_OPT=1 measures
+# the programs built with -c opt instead of bin/; BENCH_AGENTS, BENCH_WATCHERS, BENCH_CALLS,
+# BENCH_REPS, BENCH_K (e.g. 1,16,64) size the phases.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+OUT=${BENCH_OUT:-/tmp/peerlink-bench.json}
+START_DEADLINE_S=15
+targets=(//tests/bench:rdv_load)
+[ "${BENCH_OPT:-0}" = 1 ] && targets+=(//control/rendezvous:peerlink-rendezvous //agent:peerlink-agent)
+
+# --symlink_prefix=/ leaves bazel-bin pointing at the default build others use.
+bazel build -c opt --symlink_prefix=/ "${targets[@]}" 2>&1 | { grep -v linux-sandbox || true; } >&2
+OPT_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
+RDV_LOAD=$OPT_BIN/tests/bench/rdv_load
+if [ "${BENCH_OPT:-0}" = 1 ]; then
+  RENDEZVOUS=$OPT_BIN/control/rendezvous/peerlink-rendezvous AGENT=$OPT_BIN/agent/peerlink-agent
+else
+  RENDEZVOUS=bin/peerlink-rendezvous AGENT=bin/peerlink-agent
+fi
+for p in "$RENDEZVOUS" "$AGENT"; do
+  [ -x "$p" ] || { echo "bench: $p missing (run make build)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/peerlink-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME REGEX CMD...: runs CMD with its stdout on a pipe we keep open (so the program can
+# never get SIGPIPE), reads its address line with a deadline and sets ADDR and PID.
+start() {
+  local name=$1 regex=$2 fd line
+  shift 2
+  exec {fd}< <(exec "$@" 2>"$tmp/$name.log")
+  PID=$!
+  pids+=("$PID")
+  if ! read -r -t "$START_DEADLINE_S" -u "$fd" line || [[ ! $line =~ $regex ]]; then
+    echo "bench: $name did not print its address within ${START_DEADLINE_S}s; its log:" >&2
+    tail -n 20 "$tmp/$name.log" >&2
+    exit 1
+  fi
+  ADDR=${BASH_REMATCH[1]}
+  echo "bench: $name pid=$PID at $ADDR" >&2
+}
+
+# The reference server's code, generated now from the same protos with Debian's tools.
+mkdir -p "$tmp/gen"
+protoc -I proto --python_out="$tmp/gen" --grpc_python_out="$tmp/gen" \
+  --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
+  proto/peerlink/v1/common.proto proto/peerlink/v1/agent.proto
+
+start rendezvous 'grpc=([0-9.]+:[0-9]+)' "$RENDEZVOUS" --listen 127.0.0.1:0
+RDV_ADDR=$ADDR RDV_PID=$PID
+start agent 'control=([0-9.]+:[0-9]+)' "$AGENT" --name bench-agent \
+  --state-dir "$tmp/agent-state" --control 127.0.0.1:0 --udp 127.0.0.1:0 --rendezvous "$RDV_ADDR"
+AGENT_ADDR=$ADDR AGENT_PID=$PID
+start grpcio 'grpc=([0-9.]+:[0-9]+)' /usr/bin/python3 tests/bench/ref_server.py "$tmp/gen"
+REF_ADDR=$ADDR REF_PID=$PID
+
+echo "bench: $(nproc) cores; measuring $RENDEZVOUS and $AGENT" >&2
+"$RDV_LOAD" --rendezvous "$RDV_ADDR" --rendezvous-pid "$RDV_PID" \
+  --agent "$AGENT_ADDR" --agent-pid "$AGENT_PID" --ref "$REF_ADDR" --ref-pid "$REF_PID" \
+  --agents "${BENCH_AGENTS:-1000}" --watchers "${BENCH_WATCHERS:-1000}" \
+  --calls "${BENCH_CALLS:-5000}" --reps "${BENCH_REPS:-3}" --k "${BENCH_K:-1,16,64}" \
+  --json "$OUT"
+echo "bench: JSON in $OUT" >&2
