@@ -16,6 +16,8 @@
 #include "control/common/log.h"
 
 static void pairing_flush(pl_pairing *p);
+static void send_one(pl_pairing *p, const uint8_t *buf, size_t len,
+                     const struct sockaddr_storage *dst, int via_tcp);
 
 /* --- events ----------------------------------------------------------------------------- */
 
@@ -213,6 +215,13 @@ void pl_pairing_close(pl_pairing *p, const char *why) {
   }
   pl_log(PL_LOG_INFO, "pairing_closed", "pairing=%s peer=%s why=\"%s\"", p->pairing_id,
          p->peer_id, why);
+  /* Tell the peer, so it stops keeping the path alive instead of timing it out. */
+  uint8_t buf[PL_FRAME_MAX_LEN];
+  size_t len;
+  struct sockaddr_storage dst;
+  int via_tcp;
+  if (pl_punch_close(p->punch, pl_agent_now_us(), buf, sizeof buf, &len, &dst, &via_tcp) == 0)
+    send_one(p, buf, len, &dst, via_tcp);
   p->path.kind = PL_PATH_NONE;
   if (!a->closing)
     publish_path(p, why);
@@ -340,9 +349,13 @@ int pl_pairing_from_candidates(pl_agent *a, Peerlink__V1__Candidate *const *cand
   if (cfg.n_remote == 0)
     return PL_ERR_INVALID;
   timing(a, &cfg);
+  /* The same secret means the same pairing: a second instance would restart its sequence
+   * numbers and the peer would drop its frames as replays. */
   pl_pairing *old = pl_pairing_find_id(a, cfg.pairing);
-  if (old)
-    pl_pairing_close(old, "replaced by a new connect");
+  if (old) {
+    *ppairing = old;
+    return 0;
+  }
   return pairing_add(a, &cfg, "", "", ppairing);
 }
 
@@ -384,6 +397,10 @@ static void pairing_flush(pl_pairing *p) {
            p->peer_id, path_kind_name(path.kind), remote, (unsigned long long)path.rtt_us);
     char detail[128];
     snprintf(detail, sizeof detail, "%s -> %s", path_kind_name(was), path_kind_name(path.kind));
+    if (path.closed) {
+      pl_pairing_close(p, "closed by the peer");
+      return;
+    }
     publish_path(p, detail);
     resolve_waiters(p);
   }

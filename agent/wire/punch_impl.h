@@ -81,7 +81,6 @@ struct pl_punch {
   int started;
   uint64_t last_now;
   uint64_t round_at, round_interval;
-  uint64_t punch_since;  /* punching (re)started */
   uint64_t direct_since; /* the current direct path was selected */
   uint64_t keepalive_at;
   uint64_t restarts;
@@ -116,7 +115,9 @@ void pl_punch__acked(pl_punch *p, int i, uint64_t rtt, uint64_t now);
 void pl_punch__reselect(pl_punch *p, uint64_t now);
 /* The selected path went quiet: forget it and punch again from the fast schedule. */
 void pl_punch__path_dead(pl_punch *p, uint64_t now);
-/* Starts (or restarts) the probe schedule. */
+/* Starts the probe schedule (and the relay timer) at now. */
+void pl_punch__schedule(pl_punch *p, uint64_t now);
+/* The same after a path died: also forgets which candidates worked and drops the relay. */
 void pl_punch__restart(pl_punch *p, uint64_t now);
 void pl_punch__set_path(pl_punch *p);
 

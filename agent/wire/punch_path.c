@@ -159,11 +159,14 @@ void pl_punch__set_path(pl_punch *p) {
     p->path_changed = 1;
 }
 
-void pl_punch__restart(pl_punch *p, uint64_t now) {
-  p->punch_since = now;
+void pl_punch__schedule(pl_punch *p, uint64_t now) {
   p->round_at = now;
   p->round_interval = pl_punch__probe_interval(p);
   p->relay_at = now + p->cfg.relay_after_us;
+}
+
+void pl_punch__restart(pl_punch *p, uint64_t now) {
+  pl_punch__schedule(p, now);
   p->relay_state = PL_PUNCH__RELAY_IDLE;
   for (size_t i = 0; i <= PL_PUNCH__REL; i++)
     p->cands[i].ok = 0;

@@ -130,7 +130,9 @@ void pl_punch__tick(pl_punch *p, uint64_t now) {
     if (now < p->cfg.start_us)
       return;
     p->started = 1;
-    pl_punch__restart(p, now);
+    /* Not a restart: an exchange the peer completed early (triggered probes go out before our
+     * start time) still counts. */
+    pl_punch__schedule(p, now);
   }
   int s = p->selected;
   if (s >= 0 && now >= p->cands[s].last_rx + p->cfg.dead_after_us)

@@ -260,6 +260,30 @@ static void test_learns_peer_id(void) {
   sim_free(&s);
 }
 
+static void late_start(int i, pl_punch_config *cfg, void *arg) {
+  (void)arg;
+  if (i == 1)
+    cfg->start_us += 2 * S;
+}
+
+/* The offer reached one side much later: the early side's probes get answered (and trigger
+ * probes back) before the late side's own start, and that path is kept when it starts. */
+static void test_skewed_start(void) {
+  sim s;
+  sim_init(&s, SIM_HOME, SIM_OPEN, 12);
+  CHECK_RV(sim_start(&s, late_start, NULL), 0);
+  sim_run_until(&s, 1 * S + 500000);
+  CHECK(s.h[0].path.kind == PL_PATH_DIRECT);
+  CHECK(s.h[1].path.kind == PL_PATH_DIRECT);
+  sim_run_until(&s, 10 * S);
+  CHECK(s.h[0].path.kind == PL_PATH_DIRECT && s.h[1].path.kind == PL_PATH_DIRECT);
+  CHECK_U64(s.h[0].path_changes, ==, 1);
+  CHECK_U64(s.h[1].path_changes, ==, 1);
+  check_data_both_ways(&s);
+  CHECK_U64(s.deadline_bugs, ==, 0);
+  sim_free(&s);
+}
+
 static void test_close(void) {
   sim s;
   sim_init(&s, SIM_OPEN, SIM_OPEN, 11);
@@ -293,6 +317,7 @@ int main(void) {
   test_death_and_recovery();
   test_relay_upgrade();
   test_learns_peer_id();
+  test_skewed_start();
   test_close();
   printf("punch_nat_test: %d checks, %d failures\n", pl_test_checks, pl_test_failures);
   return pl_test_failures ? 1 : 0;

@@ -76,10 +76,10 @@ typedef struct sim {
   int deadline_bugs; /* a deadline in the past right after polling everything */
 } sim;
 
-/* Sets up hosts a and b behind the given NATs; candidates are the host address and the
- * mapping toward a STUN server (what STUN would report). cfg_tweak may be NULL. */
+/* Sets up hosts a and b behind the given NATs; a fixed seed drives the random loss. */
 void sim_init(sim *s, sim_nat a, sim_nat b, uint32_t seed);
-/* Creates the punch instances; `tweak` may edit each config first (i = 0, 1). */
+/* Creates the punch instances. Candidates are each host's own address and its mapping toward a
+ * STUN server (what STUN would report); `tweak` (may be NULL) edits each config first. */
 int sim_start(sim *s, void (*tweak)(int i, pl_punch_config *cfg, void *arg), void *arg);
 void sim_free(sim *s);
 
