@@ -66,8 +66,7 @@ int pl_agent_udp_start(pl_agent *agent, const char *hostport);
 void pl_agent_udp_close(pl_agent *agent);
 /* Sends one datagram now (non-blocking; a full socket buffer drops it, like the network
  * would). Returns 0 or PL_ERR_IO. */
-int pl_agent_udp_send(pl_agent *agent, const struct sockaddr *dst, const uint8_t *data,
-                      size_t len);
+int pl_agent_udp_send(pl_agent *agent, const struct sockaddr *dst, const uint8_t *data, size_t len);
 
 /* STUN (stun_glue.c): starts when servers are known (flags, or the rendezvous's ports). */
 int pl_agent_stun_start(pl_agent *agent);

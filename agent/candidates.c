@@ -53,7 +53,8 @@ int pl_candidates_host(const char *udp_addr, Peerlink__V1__Candidate ***pcands, 
     goto out;
   }
   if (!wildcard) {
-    if ((cands[n] = new_candidate(host, port, PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST)) == NULL)
+    if ((cands[n] = new_candidate(host, port, PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST)) ==
+        NULL)
       rv = PL_ERR_NOMEM;
     else
       n++;
@@ -65,7 +66,8 @@ int pl_candidates_host(const char *udp_addr, Peerlink__V1__Candidate ***pcands, 
     if (ifs[i].is_internal || ifs[i].address.address4.sin_family != AF_INET)
       continue;
     uv_ip4_name(&ifs[i].address.address4, ip, sizeof ip);
-    if ((cands[n] = new_candidate(ip, port, PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST)) == NULL)
+    if ((cands[n] = new_candidate(ip, port, PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST)) ==
+        NULL)
       rv = PL_ERR_NOMEM;
     else
       n++;

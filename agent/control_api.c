@@ -7,7 +7,6 @@
 #include "control/common/err.h"
 #include "control/rendezvous/hello.h"
 
-
 static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_agent *a = data;
   Peerlink__V1__GetStatusResponse resp = PEERLINK__V1__GET_STATUS_RESPONSE__INIT;
@@ -36,8 +35,8 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
     n++;
   Peerlink__V1__PeerPath *paths = calloc(n ? n : 1, sizeof *paths);
   Peerlink__V1__PeerPath **ppaths = calloc(n ? n : 1, sizeof *ppaths);
-  Peerlink__V1__Endpoint *remotes = calloc(n ? n : 1, sizeof *remotes);
-  char(*ips)[64] = calloc(n ? n : 1, 64);
+  Peerlink__V1__Endpoint *remotes = calloc(2 * (n ? n : 1), sizeof *remotes);
+  char(*ips)[128] = calloc(n ? n : 1, 128);
   if (!paths || !ppaths || !remotes || !ips) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "agent out of memory");
     goto out;
@@ -45,7 +44,7 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   size_t i = 0;
   for (pl_pairing *p = a->pairings; p; p = p->next, i++) {
     pl_punch_stats st;
-    pl_pairing_describe_path(p, &paths[i], &remotes[i], ips[i], 64);
+    pl_pairing_describe_path(p, &paths[i], &remotes[2 * i], &remotes[2 * i + 1], ips[i], 128);
     ppaths[i] = &paths[i];
     pl_punch_stats_get(p->punch, &st);
     resp.dropped_unauthenticated += st.dropped_auth + st.dropped_replay + st.dropped_parse;
@@ -147,9 +146,9 @@ static void connect_by_candidates(pl_agent *a, pl_rpc_call *call,
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "%s", err);
     return;
   }
-  int rv = pl_pairing_from_candidates(a, req->candidates, req->n_candidates,
-                                      req->pairing_secret.data, req->pairing_secret.len,
-                                      req->peer_cert_fingerprint, &p);
+  int rv =
+      pl_pairing_from_candidates(a, req->candidates, req->n_candidates, req->pairing_secret.data,
+                                 req->pairing_secret.len, req->peer_cert_fingerprint, &p);
   if (rv != 0) {
     pl_rpc_call_finish(call, PL_RPC_INTERNAL, "cannot start the pairing: %s", pl_strerror(rv));
     return;
@@ -157,9 +156,9 @@ static void connect_by_candidates(pl_agent *a, pl_rpc_call *call,
   if (!req->wait) {
     Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
     Peerlink__V1__PeerPath path;
-    Peerlink__V1__Endpoint remote;
-    char ip[64];
-    pl_pairing_describe_path(p, &path, &remote, ip, sizeof ip);
+    Peerlink__V1__Endpoint remote, local;
+    char ip[128];
+    pl_pairing_describe_path(p, &path, &remote, &local, ip, sizeof ip);
     resp.path = &path;
     pl_rpc_call_reply(call, &resp.base);
     return;
@@ -211,10 +210,10 @@ static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
   if (!req->wait || (p && p->path.kind != PL_PATH_NONE)) {
     Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
     Peerlink__V1__PeerPath path = PEERLINK__V1__PEER_PATH__INIT;
-    Peerlink__V1__Endpoint remote;
-    char ip[64];
+    Peerlink__V1__Endpoint remote, local;
+    char ip[128];
     if (p)
-      pl_pairing_describe_path(p, &path, &remote, ip, sizeof ip);
+      pl_pairing_describe_path(p, &path, &remote, &local, ip, sizeof ip);
     else {
       path.peer_id = (char *)req->peer_id;
       path.kind = PEERLINK__V1__PATH_KIND__PATH_KIND_NONE;
@@ -256,9 +255,10 @@ static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
     return;
   if (req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM &&
       req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_UNSPECIFIED) {
-    pl_rpc_call_finish(call, PL_RPC_UNIMPLEMENTED,
-                       "delivery: not built yet: only DELIVERY_DATAGRAM works now (reliable messages and "
-                       "QUIC streams come with the tunnel)");
+    pl_rpc_call_finish(
+        call, PL_RPC_UNIMPLEMENTED,
+        "delivery: not built yet: only DELIVERY_DATAGRAM works now (reliable messages and "
+        "QUIC streams come with the tunnel)");
     return;
   }
   if (req->data.len > PL_FRAME_MAX_PAYLOAD) {
@@ -312,8 +312,7 @@ static const pl_rpc_method agent_methods[] = {
     METHOD("WatchEvents", PL_RPC_SERVER_STREAMING, watch_events_request, watch_events_response,
            watch_events, watch_events_done),
     METHOD("ListPeers", PL_RPC_UNARY, list_peers_request, list_peers_response, list_peers, NULL),
-    METHOD("Connect", PL_RPC_UNARY, connect_request, connect_response, connect_peer,
-           connect_done),
+    METHOD("Connect", PL_RPC_UNARY, connect_request, connect_response, connect_peer, connect_done),
     METHOD("Disconnect", PL_RPC_UNARY, disconnect_request, disconnect_response, disconnect_peer,
            NULL),
     METHOD("Send", PL_RPC_UNARY, send_request, send_response, send_message, NULL),

@@ -167,8 +167,10 @@ static int parse_stun_servers(pl_agent *a, const char *list) {
     if (a->n_stun_servers == sizeof a->stun_servers / sizeof a->stun_servers[0] ||
         pl_hostport_split(tok, host, &port) != 0 || port == 0 ||
         pl_addr_parse(&a->stun_servers[a->n_stun_servers], host, port) != 0) {
-      fprintf(stderr, "peerlink-agent: --stun: \"%s\" is not a numeric IP:PORT (at most 4, "
-                      "comma-separated)\n", tok);
+      fprintf(stderr,
+              "peerlink-agent: --stun: \"%s\" is not a numeric IP:PORT (at most 4, "
+              "comma-separated)\n",
+              tok);
       return 2;
     }
     a->n_stun_servers++;
@@ -282,8 +284,7 @@ int main(int argc, char **argv) {
       {"stun-recheck", "STUN_RECHECK_INTERVAL_SEC", PL_FLAG_MILLIS, &o.stun_recheck_ms, "60s",
        "how often to re-check the public mapping", 1000, 3600000, 1},
       {"keepalive", "PING_INTERVAL_SEC", PL_FLAG_MILLIS, &o.keepalive_ms, "2s",
-       "keep-alive interval on a selected path (well under NAT timeouts of ~30 s)", 100, 25000,
-       1},
+       "keep-alive interval on a selected path (well under NAT timeouts of ~30 s)", 100, 25000, 1},
       {"dead-after", NULL, PL_FLAG_MILLIS, &o.dead_after_ms, "8s",
        "declare a path dead after this long without an authenticated frame", 500, 120000, 0},
       {"relay-after", NULL, PL_FLAG_MILLIS, &o.relay_after_ms, "3s",

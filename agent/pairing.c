@@ -40,19 +40,32 @@ static const char *path_kind_name(pl_path_kind k) {
 }
 
 void pl_pairing_describe_path(pl_pairing *p, Peerlink__V1__PeerPath *out,
-                              Peerlink__V1__Endpoint *remote, char *ipbuf, size_t ipbuflen) {
+                              Peerlink__V1__Endpoint *remote, Peerlink__V1__Endpoint *local,
+                              char *ipbuf, size_t ipbuflen) {
   pl_punch_stats st;
   peerlink__v1__peer_path__init(out);
   peerlink__v1__endpoint__init(remote);
+  peerlink__v1__endpoint__init(local);
   pl_punch_stats_get(p->punch, &st);
   out->peer_id = p->peer_id;
   out->peer_name = p->peer_name;
   out->pairing_id = p->pairing_id;
   out->kind = path_kind(p->path.kind);
   out->rtt_us = p->path.rtt_us;
-  out->connect_ms = p->path.connected_after_us / 1000;
+  out->connect_ms = (p->connect_us + 500) / 1000;
   out->frames_received = st.frames_received;
   out->probes_sent = st.probes_sent;
+  /* One socket serves every path: its public mapping (when STUN knows it) is the local side. */
+  if (p->path.kind != PL_PATH_NONE && ipbuflen >= 128) {
+    const struct sockaddr *l = p->agent->has_public ? (const struct sockaddr *)&p->agent->public_ep
+                                                    : (const struct sockaddr *)&p->agent->udp_local;
+    int lport = pl_addr_ip_port(l, ipbuf + 64);
+    if (lport > 0) {
+      local->ip = ipbuf + 64;
+      local->port = (uint32_t)lport;
+      out->local = local;
+    }
+  }
   if (p->path.kind != PL_PATH_NONE && p->path.kind != PL_PATH_RELAY_TCP && ipbuflen >= 64) {
     int port = pl_addr_ip_port((const struct sockaddr *)&p->path.remote, ipbuf);
     if (port > 0) {
@@ -65,11 +78,11 @@ void pl_pairing_describe_path(pl_pairing *p, Peerlink__V1__PeerPath *out,
 
 static void publish_path(pl_pairing *p, const char *detail) {
   Peerlink__V1__PeerPath path;
-  Peerlink__V1__Endpoint remote;
+  Peerlink__V1__Endpoint remote, local;
   Peerlink__V1__PathChanged pc = PEERLINK__V1__PATH_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  char ip[64];
-  pl_pairing_describe_path(p, &path, &remote, ip, sizeof ip);
+  char ip[128];
+  pl_pairing_describe_path(p, &path, &remote, &local, ip, sizeof ip);
   pc.path = &path;
   pc.detail = (char *)detail;
   ev.kind_case = PEERLINK__V1__EVENT__KIND_PATH;
@@ -110,9 +123,9 @@ static void waiter_unlink(pl_agent *a, pl_connect_waiter *w) {
 static void waiter_reply(pl_connect_waiter *w, pl_pairing *p) {
   Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
   Peerlink__V1__PeerPath path;
-  Peerlink__V1__Endpoint remote;
-  char ip[64];
-  pl_pairing_describe_path(p, &path, &remote, ip, sizeof ip);
+  Peerlink__V1__Endpoint remote, local;
+  char ip[128];
+  pl_pairing_describe_path(p, &path, &remote, &local, ip, sizeof ip);
   resp.path = &path;
   pl_rpc_call_reply(w->call, &resp.base);
 }
@@ -213,8 +226,8 @@ void pl_pairing_close(pl_pairing *p, const char *why) {
       break;
     }
   }
-  pl_log(PL_LOG_INFO, "pairing_closed", "pairing=%s peer=%s why=\"%s\"", p->pairing_id,
-         p->peer_id, why);
+  pl_log(PL_LOG_INFO, "pairing_closed", "pairing=%s peer=%s why=\"%s\"", p->pairing_id, p->peer_id,
+         why);
   /* Tell the peer, so it stops keeping the path alive instead of timing it out. */
   uint8_t buf[PL_FRAME_MAX_LEN];
   size_t len;
@@ -284,7 +297,7 @@ static int pairing_add(pl_agent *a, const pl_punch_config *cfg, const char *peer
   pl_hex_encode(p->pairing_id, p->pairing, sizeof p->pairing);
   snprintf(p->peer_id, sizeof p->peer_id, "%s", peer_id);
   snprintf(p->peer_name, sizeof p->peer_name, "%s", peer_name);
-  p->started_ms = uv_now(a->loop);
+  p->created_us = pl_agent_now_us();
   uv_timer_init(a->loop, &p->timer);
   p->timer.data = p;
   p->next = a->pairings;
@@ -302,8 +315,7 @@ int pl_pairing_from_offer(pl_agent *a, const Peerlink__V1__Offer *offer) {
   memset(&cfg, 0, sizeof cfg);
   if (offer->peer == NULL || pl_hex_decode(cfg.pairing, sizeof cfg.pairing, offer->pairing_id) ||
       pl_hex_decode(cfg.peer_id, sizeof cfg.peer_id, offer->peer->id) ||
-      pl_hex_decode(cfg.self_id, sizeof cfg.self_id, a->ident.id) ||
-      offer->pairing_secret.len < 16)
+      pl_hex_decode(cfg.self_id, sizeof cfg.self_id, a->ident.id) || offer->pairing_secret.len < 16)
     return PL_ERR_INVALID;
   cfg.secret = offer->pairing_secret.data;
   cfg.secretlen = offer->pairing_secret.len;
@@ -391,6 +403,8 @@ static void pairing_flush(pl_pairing *p) {
     char remote[80] = "-";
     pl_path_kind was = p->path.kind;
     p->path = path;
+    if (path.kind != PL_PATH_NONE && p->connect_us == 0)
+      p->connect_us = pl_agent_now_us() - p->created_us;
     if (path.kind != PL_PATH_NONE && path.kind != PL_PATH_RELAY_TCP)
       pl_addr_format((const struct sockaddr *)&path.remote, remote, sizeof remote);
     pl_log(PL_LOG_INFO, "path", "pairing=%s peer=%s kind=%s remote=%s rtt_us=%llu", p->pairing_id,
@@ -414,12 +428,12 @@ static void pairing_flush(pl_pairing *p) {
   uv_timer_start(&p->timer, on_pairing_timer, delay_ms, 0);
 }
 
-void pl_pairing_recv(pl_pairing *p, const struct sockaddr *from, int via_tcp,
-                     const uint8_t *data, size_t len) {
+void pl_pairing_recv(pl_pairing *p, const struct sockaddr *from, int via_tcp, const uint8_t *data,
+                     size_t len) {
   const uint8_t *payload;
   size_t payloadlen;
-  int rv = pl_punch_recv(p->punch, from, via_tcp, data, len, pl_agent_now_us(), &payload,
-                         &payloadlen);
+  int rv =
+      pl_punch_recv(p->punch, from, via_tcp, data, len, pl_agent_now_us(), &payload, &payloadlen);
   if (rv < 0) {
     p->agent->dropped_datagrams++;
     return;
@@ -434,8 +448,8 @@ int pl_pairing_send(pl_pairing *p, const uint8_t *payload, size_t len) {
   size_t outlen;
   struct sockaddr_storage dst;
   int via_tcp;
-  int rv = pl_punch_send_data(p->punch, payload, len, pl_agent_now_us(), buf, sizeof buf,
-                              &outlen, &dst, &via_tcp);
+  int rv = pl_punch_send_data(p->punch, payload, len, pl_agent_now_us(), buf, sizeof buf, &outlen,
+                              &dst, &via_tcp);
   if (rv != 0)
     return rv;
   send_one(p, buf, outlen, &dst, via_tcp);

@@ -24,7 +24,8 @@ typedef struct pl_pairing {
   pl_punch *punch;
   pl_punch_path path;
   uv_timer_t timer;
-  uint64_t started_ms;
+  uint64_t created_us; /* when the offer (or explicit Connect) arrived */
+  uint64_t connect_us; /* from created_us to the first working path; 0 until then */
   struct pl_pairing *next;
 } pl_pairing;
 
@@ -45,8 +46,8 @@ int pl_pairing_from_offer(struct pl_agent *a, const Peerlink__V1__Offer *offer);
 
 /* Creates a pairing from explicit candidates (no rendezvous). *ppairing receives it.
  * Returns 0, PL_ERR_INVALID, PL_ERR_NOMEM. */
-int pl_pairing_from_candidates(struct pl_agent *a, Peerlink__V1__Candidate *const *cands,
-                               size_t n, const uint8_t *secret, size_t secretlen,
+int pl_pairing_from_candidates(struct pl_agent *a, Peerlink__V1__Candidate *const *cands, size_t n,
+                               const uint8_t *secret, size_t secretlen,
                                const char *peer_fingerprint, pl_pairing **ppairing);
 
 pl_pairing *pl_pairing_find_peer(struct pl_agent *a, const char *peer_id);
@@ -56,16 +57,17 @@ void pl_pairing_close(pl_pairing *p, const char *why);
 void pl_pairing_close_all(struct pl_agent *a, const char *why);
 
 /* A datagram (or a frame relayed over the stream, via_tcp) for pairing `p`. */
-void pl_pairing_recv(pl_pairing *p, const struct sockaddr *from, int via_tcp,
-                     const uint8_t *data, size_t len);
+void pl_pairing_recv(pl_pairing *p, const struct sockaddr *from, int via_tcp, const uint8_t *data,
+                     size_t len);
 
 /* Sends `payload` as a DATA frame on the pairing's path. Returns 0, PL_ERR_STATE (no path),
  * PL_ERR_TOO_BIG, PL_ERR_IO. */
 int pl_pairing_send(pl_pairing *p, const uint8_t *payload, size_t len);
 
-/* Fills a PeerPath for status/events; strings point into `p` and `buf` (≥ 2 × 64 bytes). */
+/* Fills a PeerPath for status/events; strings point into `p` and `ipbuf` (128 bytes). */
 void pl_pairing_describe_path(pl_pairing *p, Peerlink__V1__PeerPath *out,
-                              Peerlink__V1__Endpoint *remote, char *ipbuf, size_t ipbuflen);
+                              Peerlink__V1__Endpoint *remote, Peerlink__V1__Endpoint *local,
+                              char *ipbuf, size_t ipbuflen);
 
 /* Connect waiters: resolved on path up, deadline, pair error or shutdown. */
 int pl_connect_wait(struct pl_agent *a, pl_rpc_call *call, const char *peer_id,

@@ -106,8 +106,7 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
     pl_log(PL_LOG_INFO, "registered", "rendezvous=%s attempts=%llu udp_port=%u", reg->target,
            (unsigned long long)reg->attempts, resp->registered->udp_port);
     if (reg->cb.on_registered)
-      reg->cb.on_registered(reg->arg, resp->registered->udp_port,
-                            resp->registered->udp_alt_port);
+      reg->cb.on_registered(reg->arg, resp->registered->udp_port, resp->registered->udp_alt_port);
     set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_REGISTERED, detail);
     break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHANGE:
@@ -127,8 +126,7 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
       reg->cb.on_relay(reg->arg, resp->relay->pairing_id, resp->relay->payload.data,
                        resp->relay->payload.len);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 

@@ -33,8 +33,9 @@ int pl_agent_refresh_candidates(pl_agent *a) {
     int dup = 0;
     for (size_t i = 0; i < n; i++)
       dup |= strcmp(host[i]->endpoint->ip, ip) == 0 && (int)host[i]->endpoint->port == port;
-    if (!dup && pl_candidates_append(&host, &n, ip, port,
-                                     PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE) != 0) {
+    if (!dup &&
+        pl_candidates_append(&host, &n, ip, port,
+                             PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE) != 0) {
       pl_candidates_free(host, n);
       return PL_ERR_NOMEM;
     }
@@ -116,6 +117,10 @@ int pl_agent_stun_start(pl_agent *a) {
     return rv;
   /* OPEN means "the public address is one of ours": with a wildcard bind, that is any host
    * candidate's address. */
+  /* RFC 8489's defaults give up after 39.5 s; an agent deciding how to punch (and telling its
+   * user UDP is blocked) cannot wait that long. 200 ms doubling, 6 sends, 8 x RTO last wait:
+   * about 8 s, still generous for any path a punch could use. */
+  pl_stun_client_set_timing(a->stun, 200000, 6, 8);
   pl_stun_client_set_local(a->stun, (const struct sockaddr *)&a->udp_local);
   for (size_t i = 0; i < a->n_cands; i++) {
     struct sockaddr_storage host;
@@ -128,10 +133,8 @@ int pl_agent_stun_start(pl_agent *a) {
   return 0;
 }
 
-void pl_agent_stun_recv(pl_agent *a, const struct sockaddr *from, const uint8_t *data,
-                        size_t len) {
-  if (a->stun == NULL ||
-      pl_stun_client_recv(a->stun, from, data, len, pl_agent_now_us()) != 0) {
+void pl_agent_stun_recv(pl_agent *a, const struct sockaddr *from, const uint8_t *data, size_t len) {
+  if (a->stun == NULL || pl_stun_client_recv(a->stun, from, data, len, pl_agent_now_us()) != 0) {
     a->dropped_datagrams++;
     return;
   }

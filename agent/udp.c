@@ -20,7 +20,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_frame(pl_agent *a, const struct sockaddr *from, const uint8_t *data, size_t len) {
   uint8_t type, pairing[PL_FRAME_PAIRING_LEN];
   pl_pairing *p;
-  if (pl_frame_peek(data, len, &type, pairing) != 0 || (p = pl_pairing_find_id(a, pairing)) == NULL) {
+  if (pl_frame_peek(data, len, &type, pairing) != 0 ||
+      (p = pl_pairing_find_id(a, pairing)) == NULL) {
     a->dropped_datagrams++;
     return;
   }
@@ -35,15 +36,9 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   if (nread <= 0 || from == NULL || a->closing)
     return;
   switch (pl_demux(data, (size_t)nread)) {
-  case PL_DEMUX_STUN:
-    pl_agent_stun_recv(a, from, data, (size_t)nread);
-    break;
-  case PL_DEMUX_FRAME:
-    on_frame(a, from, data, (size_t)nread);
-    break;
-  default: /* QUIC arrives with the tunnel; anything else is noise */
-    a->dropped_datagrams++;
-    break;
+  case PL_DEMUX_STUN: pl_agent_stun_recv(a, from, data, (size_t)nread); break;
+  case PL_DEMUX_FRAME: on_frame(a, from, data, (size_t)nread); break;
+  default: /* QUIC arrives with the tunnel; anything else is noise */ a->dropped_datagrams++; break;
   }
 }
 

@@ -44,9 +44,9 @@ DEFAULT_PROTO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(runfile(
 def load_stubs(proto_dir, gen_dir):
     """Generates the peerlink Python stubs with Debian's protoc and grpc_python_plugin and
     imports them. Returns (messages, agent_pb2_grpc), where messages has the names of both
-    agent_pb2 and common_pb2 (e.g. ConnectRequest and NatBehavior). Only peerlink's own protos are needed
-    (no health/reflection), so grpc's .proto files, which would generate a package named
-    `grpc` that shadows grpcio, are not compiled here."""
+    agent_pb2 and common_pb2 (e.g. ConnectRequest and NatBehavior). Only peerlink's own
+    protos are needed (no health/reflection), so grpc's .proto files, which would generate a
+    package named `grpc` that shadows grpcio, are not compiled here."""
     subprocess.run(
         ["protoc", "-I", proto_dir, "--python_out", gen_dir, "--grpc_python_out", gen_dir,
          "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
@@ -89,6 +89,9 @@ class UnixForwarder:
             try:
                 with netlab.netns_socket_scope(self.ns):
                     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                # gRPC sets TCP_NODELAY on its own sockets; this hop must too, or Nagle and
+                # delayed ACKs add ~40 ms to some calls and skew the timings.
+                t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 t.connect(self.addr)
             except OSError:
                 c.close()
@@ -186,9 +189,11 @@ _flag_cache = {}
 
 
 def _flags(binary):
-    if binary not in _flag_cache:
-        _flag_cache[binary] = servers.supported_flags(binary)
-    return _flag_cache[binary]
+    st = os.stat(binary)
+    key = (binary, st.st_mtime_ns, st.st_size)  # a rebuilt binary may have other flags
+    if key not in _flag_cache:
+        _flag_cache[key] = servers.supported_flags(binary)
+    return _flag_cache[key]
 
 
 class Agent:

@@ -13,6 +13,7 @@ import argparse
 import ipaddress
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -74,6 +75,8 @@ def path_dict(pb, p):
         "remote": endpoint(p.remote),
         "rtt_us": p.rtt_us,
         "connect_ms": p.connect_ms,
+        "probes_sent": getattr(p, "probes_sent", 0),
+        "frames_received": getattr(p, "frames_received", 0),
         "via": via(p.remote.ip),
     }
 
@@ -88,7 +91,7 @@ def via(ip):
     if addr in ipaddress.ip_network("10.77.0.0/16"):
         return "host (private)"
     if addr in netlab.PUBLIC_NET:
-        return "public (srflx/prflx)"
+        return "public"
     return "other"
 
 
@@ -97,6 +100,11 @@ class Grid:
         self.args = args
         self.out = args.out
         os.makedirs(self.out, exist_ok=True)
+        # Logs are appended to (a restarted rendezvous keeps its history): start clean.
+        shutil.rmtree(os.path.join(self.out, "logs"), ignore_errors=True)
+        for name in os.listdir(self.out):
+            if name in ("rendezvous.log", "coturn.log") or name.startswith("grid-loss"):
+                os.unlink(os.path.join(self.out, name))
         self.lab = netlab.Lab(log=netlab.log_stderr)
         gen = tempfile.mkdtemp(prefix="stubs-", dir=self.lab.workdir)
         self.pb, self.pb_grpc = agentctl.load_stubs(args.proto_dir, gen)
@@ -182,6 +190,7 @@ class Grid:
         for ag, kind in ((A, ka), (B, kb)):
             self._wait_nat_behavior(ag, kind)
         t0 = time.monotonic()
+        t0_unix_ms = int(time.time() * 1000)
         try:
             resp = A.stub.Connect(pb.ConnectRequest(peer_id=B.id, wait=True,
                                                     timeout_ms=self.args.connect_timeout_ms),
@@ -201,6 +210,15 @@ class Grid:
                 r["notes"].append("went direct %d ms after Connect was called"
                                   % r["upgraded_ms"])
         r["a_to_b"] = self._deliver(A, B)
+        # Connect returned when A's path was up; B's comes up when it sees A's probes or
+        # acks, possibly later (under loss, noticeably): wait for it before B sends.
+        up = (pb.PATH_KIND_DIRECT, pb.PATH_KIND_RELAY)
+        ev = B.events.wait_for(lambda e: e.HasField("path") and e.path.path.peer_id == A.id
+                               and e.path.path.kind in up, self.args.data_wait)
+        if not ev:
+            raise CellError("%s reported no path to %s within %.0fs of A's Connect returning"
+                            % (B.name, A.name, self.args.data_wait))
+        r["b_path_ms"] = max(0, ev.unix_ms - t0_unix_ms)
         r["b_to_a"] = self._deliver(B, A)
         paths = []
         r["nat_behavior"] = {}
@@ -234,15 +252,13 @@ class Grid:
         UDP-blocked agents, whose verdict takes STUN's full timeout. The measurement is judged
         from the GetStatus at the end of the cell."""
         pb = self.pb
-        end = time.monotonic() + (0 if "--stun" in ag.missing or kind == "udp-blocked"
-                                  else self.args.nat_wait)
-        while True:
-            st = ag.status()
-            if st.nat_behavior not in (pb.NAT_BEHAVIOR_UNSPECIFIED, pb.NAT_BEHAVIOR_UNKNOWN):
-                return st
-            if time.monotonic() >= end:
-                return st
-            ag.events.wait_for(lambda e: False, 0.1)  # a bounded pause between polls
+        unmeasured = (pb.NAT_BEHAVIOR_UNSPECIFIED, pb.NAT_BEHAVIOR_UNKNOWN)
+        if "--stun" in ag.missing or kind == "udp-blocked":
+            return
+        if ag.status().nat_behavior not in unmeasured:
+            return
+        ag.events.wait_for(lambda e: e.WhichOneof("kind") == "nat"
+                           and e.nat.behavior not in unmeasured, self.args.nat_wait)
 
     def _deliver(self, src, dst):
         """Sends datagrams src→dst until dst reports one on WatchEvents; datagrams are not
@@ -278,11 +294,19 @@ class Grid:
 
     def run(self):
         all_ok = True
+        start = time.monotonic()
         for loss in self.args.losses:
             t0 = time.monotonic()
             cells = []
             for a, b in self.args.pairs:
-                r = self.cell(a, b, loss)
+                if self.args.budget and time.monotonic() - start > self.args.budget:
+                    # Report every cell before a test runner's timeout kills the run.
+                    r = {"a": a, "b": b, "loss": loss, "expected": expected(a, b),
+                         "acceptable": sorted(acceptable(a, b)), "outcome": "failed",
+                         "ok": False, "notes": ["not run: the run's %.0f s budget is spent"
+                                                % self.args.budget]}
+                else:
+                    r = self.cell(a, b, loss)
                 cells.append(r)
                 self.log("loss %d%% %-24s %-7s expected %-6s %s%s" % (
                     loss, "%s x %s" % (a, b), r["outcome"], r["expected"],
@@ -355,6 +379,9 @@ def main(argv):
     ap.add_argument("--data-wait", type=float, default=10.0,
                     help="seconds for a datagram to arrive (resent every --resend seconds)")
     ap.add_argument("--resend", type=float, default=0.5)
+    ap.add_argument("--budget", type=float, default=0,
+                    help="seconds for the whole run; cells after it are reported as not run "
+                    "(default 0: no limit)")
     ap.add_argument("--cleanup-stale", nargs="?", const="", metavar="PREFIX",
                     help="only remove what dead lab runs left behind (or run PREFIX's)")
     args = ap.parse_args(argv)

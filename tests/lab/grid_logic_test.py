@@ -3,7 +3,6 @@ classified, how datagrams are retried, how errors are reported, and that the rep
 The real programs are exercised by grid_test."""
 
 import argparse
-import os
 import tempfile
 import unittest
 
@@ -61,6 +60,7 @@ class FakeAgent:
         self.status_kind = pb.PATH_KIND_DIRECT
         self.connect_error = None
         self.drop = 0  # datagrams from this agent that get lost
+        self.peer_path_up = True  # whether the peer's Connect gives this agent a path
         self.stub = self
 
     def wait_registered(self, deadline):
@@ -79,6 +79,9 @@ class FakeAgent:
     def Connect(self, req, timeout=None):
         if self.connect_error:
             raise self.connect_error
+        if self.peer.peer_path_up:
+            self.peer.events.events.append(pb.Event(unix_ms=1, path=pb.PathChanged(
+                path=path(self.id, self.peer.status_kind))))
         return pb.ConnectResponse(path=path(req.peer_id, self.connect_kind))
 
     def Send(self, req, timeout=None):
@@ -132,7 +135,7 @@ class GridLogic(unittest.TestCase):
         self.assertEqual(r["outcome"], "direct")
         self.assertTrue(r["ok"])
         self.assertEqual(r["a_to_b"]["attempts"], 1)
-        self.assertEqual(r["path_a"]["via"], "public (srflx/prflx)")
+        self.assertEqual(r["path_a"]["via"], "public")
         self.assertEqual(r["path_a"]["connect_ms"], 42)
 
     def test_relay_where_expected(self):
@@ -162,6 +165,14 @@ class GridLogic(unittest.TestCase):
         r = self.cell("home", "home")
         self.assertEqual(r["outcome"], "relay")
         self.assertTrue(any("disagree" in n for n in r["notes"]))
+
+    def test_answering_side_without_path(self):
+        self.b.peer_path_up = False
+        r = self.cell("home", "home")
+        self.assertEqual(r["outcome"], "failed")
+        self.assertIn("hard-b reported no path to home-a", r["notes"][-1])
+        self.assertIn("a_to_b", r)
+        self.assertNotIn("b_to_a", r)
 
     def test_unimplemented_connect_is_reported(self):
         self.a.connect_error = FakeRpcError(grpc.StatusCode.UNIMPLEMENTED, "not built yet")

@@ -21,7 +21,8 @@ _EIM = """
   }}
   chain remember {{
     type filter hook postrouting priority mangle; policy accept;
-    oifname "wan" meta l4proto udp update @fullcone {{ udp sport timeout 300s : ip saddr . udp sport }}
+    oifname "wan" meta l4proto udp \
+      update @fullcone {{ udp sport timeout 300s : ip saddr . udp sport }}
   }}
   chain postrouting {{
     type nat hook postrouting priority srcnat; policy accept;

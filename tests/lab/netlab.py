@@ -296,7 +296,8 @@ class Lab:
         """Puts host_ns behind nat_ns on subnet (a /24 given as 'a.b.c'): NAT .1, host
         .host_no."""
         self.veth(nat_ns, lan_dev, host_ns, "eth0")
-        self.sh(nat_ns, "ip addr add %s.1/24 dev %s; ip link set %s up" % (subnet, lan_dev, lan_dev))
+        self.sh(nat_ns, "ip addr add %s.1/24 dev %s; ip link set %s up"
+                % (subnet, lan_dev, lan_dev))
         self.sh(host_ns, "ip addr add %s.%d/24 dev eth0; ip link set eth0 up; "
                 "ip route add default via %s.1" % (subnet, host_no, subnet))
 
