@@ -31,6 +31,8 @@ typedef struct pl_cli {
   uint64_t timeout_ms;      /* call deadline; 0: none */
   int timeout_set;          /* --timeout was given */
   int include_current;      /* watch: start with the current state */
+  const char *args[2];      /* the command's positional arguments */
+  int nargs;
 
   /* running */
   uv_loop_t *loop;
@@ -49,6 +51,9 @@ typedef struct pl_cli {
 int pl_cli_cmd_status(pl_cli *cli);
 int pl_cli_cmd_peers(pl_cli *cli);
 int pl_cli_cmd_watch(pl_cli *cli);
+int pl_cli_cmd_connect(pl_cli *cli);    /* args: PEER_ID */
+int pl_cli_cmd_disconnect(pl_cli *cli); /* args: PEER_ID */
+int pl_cli_cmd_send(pl_cli *cli);       /* args: PEER_ID TEXT */
 
 /* ---- call.c ---- */
 

@@ -16,14 +16,21 @@ typedef struct {
   int (*run)(pl_cli *cli);
   int flags;
   const char *summary;
+  int nargs;
+  const char *argnames;
 } command;
 
 static const command commands[] = {
-    {"status", pl_cli_cmd_status, 0, "identity, uptime, rendezvous state, addresses, paths"},
-    {"peers", pl_cli_cmd_peers, 0, "the other agents registered with the rendezvous"},
+    {"status", pl_cli_cmd_status, 0, "identity, uptime, rendezvous state, addresses, paths", 0, ""},
+    {"peers", pl_cli_cmd_peers, 0, "the other agents registered with the rendezvous", 0, ""},
     {"watch", pl_cli_cmd_watch, FLAG_CURRENT,
-     "print events as they happen until Ctrl-C or the agent ends the stream"},
-    {"help", NULL, 0, "show this help"},
+     "print events as they happen until Ctrl-C or the agent ends the stream", 0, ""},
+    {"connect", pl_cli_cmd_connect, 0,
+     "PEER_ID: open a path through the rendezvous and wait for it (up to --timeout)", 1, "PEER_ID"},
+    {"disconnect", pl_cli_cmd_disconnect, 0, "PEER_ID: close the path to a peer", 1, "PEER_ID"},
+    {"send", pl_cli_cmd_send, 0, "PEER_ID TEXT: send TEXT as one datagram on the path", 2,
+     "PEER_ID TEXT"},
+    {"help", NULL, 0, "show this help", 0, ""},
 };
 
 static void usage(FILE *out) {
@@ -34,7 +41,7 @@ static void usage(FILE *out) {
         "commands:\n",
         out);
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-    fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fputs("\n"
         "flags (before or after the command):\n"
         "  --agent HOST:PORT  the agent's control address (env PEERLINK_AGENT;\n"
@@ -111,8 +118,10 @@ static int parse(pl_cli *cli, int argc, char **argv, const command **pcmd) {
       cli->command = a;
     } else if (!strcmp(cli->command, "help")) {
       /* "help status": there is one page for now */
+    } else if (cli->nargs < 2) {
+      cli->args[cli->nargs++] = a; /* checked against the command below */
     } else {
-      fprintf(stderr, "peerlinkctl: %s takes no arguments, got '%s' (see 'peerlinkctl help')\n",
+      fprintf(stderr, "peerlinkctl: %s: too many arguments at '%s' (see 'peerlinkctl help')\n",
               cli->command, a);
       return PL_CLI_EXIT_USAGE;
     }
@@ -130,6 +139,14 @@ static int parse(pl_cli *cli, int argc, char **argv, const command **pcmd) {
       *pcmd = &commands[i];
   if (!*pcmd)
     return usage_error("unknown command '%s'", cli->command);
+  if (cli->nargs != (*pcmd)->nargs) {
+    if ((*pcmd)->nargs == 0)
+      fprintf(stderr, "peerlinkctl: %s takes no arguments, got '%s' (see 'peerlinkctl help')\n",
+              cli->command, cli->args[0]);
+    else
+      fprintf(stderr, "peerlinkctl: usage: peerlinkctl %s %s\n", cli->command, (*pcmd)->argnames);
+    return PL_CLI_EXIT_USAGE;
+  }
   if (current && !((*pcmd)->flags & FLAG_CURRENT))
     return usage_error("flag --current does not apply to %s", cli->command);
   cli->include_current = current;

@@ -35,7 +35,8 @@ start() {
 }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^[^ ]* $1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
 
-rdv_line=$(start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0)
+rdv_line=$(start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0 --udp 127.0.0.1:0 \
+  --udp-alt 127.0.0.1:0)
 rdv=$(field grpc "$rdv_line")
 a_line=$(start agent-a "$bin/peerlink-agent" --name alice --control 127.0.0.1:0 --udp 127.0.0.1:0 \
   --state-dir "$run/alice" --rendezvous "$rdv")
@@ -56,20 +57,37 @@ fi
 kill "$watcher" 2>/dev/null || true
 exec {events}<&-
 
+# Pair them: alice asks for a path to bob and waits for it (punched through the rendezvous).
+echo
+echo "== alice connects to bob"
+"$bin/peerlinkctl" --agent "$a" connect "$b_id"
+echo
+echo "== alice sends bob a datagram; bob's event stream shows it"
+exec {events}< <(exec timeout 20 "$bin/peerlinkctl" --agent "$b" watch --current)
+watcher=$!
+IFS= read -r -t 20 -u "$events" _ # the stream is live once its first (current-state) line is in
+"$bin/peerlinkctl" --agent "$a" send "$b_id" "hello from alice"
+if ! grep -m1 "hello from alice" <&"$events"; then
+  echo "demo: bob never got the datagram; logs in $run" >&2
+  exit 1
+fi
+kill "$watcher" 2>/dev/null || true
+exec {events}<&-
 echo
 echo "== alice ($a)"; "$bin/peerlinkctl" --agent "$a" status
-echo; echo "== alice's peers"; "$bin/peerlinkctl" --agent "$a" peers
 echo; echo "== bob's peers"; "$bin/peerlinkctl" --agent "$b" peers
 cat <<EOT
 
 Both agents are registered with the rendezvous at $rdv. Try:
   $bin/peerlinkctl --agent $a status
   $bin/peerlinkctl --agent $b watch
+  $bin/peerlinkctl --agent $a send $b_id "hi again"
   $buf curl --protocol grpc --http2-prior-knowledge --list-methods http://$a
   $buf curl --protocol grpc --http2-prior-knowledge -d '{}' http://$a/peerlink.v1.Agent/GetStatus
   grpcurl -plaintext $a list        (if you have grpcurl)
 
-Not built yet (see the issues): hole punching, the benchmark, the browser UI and its bridge.
+Not built yet (see the issues): reliable messages, the QUIC tunnel, file transfer, benchmarks,
+the browser UI and its bridge.
 Press Ctrl-C to stop.
 EOT
 wait "${pids[@]}" || true

@@ -72,6 +72,10 @@ class ThroughRendezvous(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as e:
             sa.Send(agent_pb2.SendRequest(peer_id=idb, data=b"x"), timeout=10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+        # ... and the peer hears of it (CLOSE frame) rather than timing the path out.
+        self.wb.wait_for(lambda e: e.HasField("path") and e.path.path.kind ==
+                         agent_pb2.PATH_KIND_NONE and "closed by the peer" in e.path.detail,
+                         "beta told that alpha closed the path")
 
     def test_bad_datagrams_are_dropped_and_counted(self):
         sa = stub(self.a, self)
