@@ -28,8 +28,8 @@ static int v4_of(const struct sockaddr_storage *ss, uint32_t *ip, uint16_t *port
 }
 
 int pl_punch__addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
-  uint32_t ia, ib;
-  uint16_t pa, pb;
+  uint32_t ia = 0, ib = 0;
+  uint16_t pa = 0, pb = 0;
   int va = v4_of(a, &ia, &pa), vb = v4_of(b, &ib, &pb);
   if (va || vb)
     return va && vb && ia == ib && pa == pb;

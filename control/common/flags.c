@@ -71,7 +71,7 @@ static int parse_millis(const char *s, int seconds_default, uint64_t *out) {
 }
 
 static int set_value(const pl_flag *f, const char *val, int from_env, char *err, size_t errlen) {
-  uint64_t u;
+  uint64_t u = 0;
   char *end;
   char host[64];
   int port;

@@ -21,13 +21,14 @@ typedef struct pl_bench {
   uv_timer_t deadline;
   int timed_out;
 
-  /* Targets (HOST:PORT) and the pids whose RSS is sampled (0: not sampled). */
+  /* Targets (HOST:PORT) and the pids whose RSS and CPU time are read (0: not read). */
   const char *rendezvous, *agent, *ref;
   int rendezvous_pid, agent_pid, ref_pid;
 
   size_t agents;     /* synthetic agents registered in the registration phase */
   size_t channels;   /* channels they are spread over */
   size_t reg_window; /* registrations in flight at once */
+  size_t probes;     /* then registered one at a time, for the unloaded latency */
   size_t calls;      /* unary calls per run */
   size_t reps;       /* runs per concurrency level and server, taking turns */
   size_t ks[PL_BENCH_MAX_KS], n_ks;
@@ -70,7 +71,7 @@ typedef struct pl_bench_reg_result {
   double keygen_s, register_s, drain_s; /* drain: until every registry change was delivered */
   size_t changes;                       /* registry changes received in all */
   double cpu_s;                         /* rendezvous CPU until drained, or -1 */
-  pl_bench_lat lat;
+  pl_bench_lat lat, probe_lat;
   long rss_before_kib, rss_after_kib, rss_peak_kib;
 } pl_bench_reg_result;
 

@@ -1,7 +1,8 @@
 /* Event fan-out: M WatchEvents streams on one agent, then a new agent registers with the
- * agent's rendezvous. The time from that Hello until every stream has the "joined" event covers
- * the whole path: rendezvous broadcast, the agent's registration stream, its publish to M
- * streams. Repeated for a few rounds, one new agent each. */
+ * agent's rendezvous. The time from opening that Register stream until every watcher has the
+ * "joined" event covers the whole path: registration (with its challenge round trip), the
+ * rendezvous's broadcast, the agent's registration stream, its publish to M streams. Repeated
+ * for a few rounds, one new agent each. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,21 @@
 
 typedef struct fanout fanout;
 
-typedef struct stream {
+typedef struct watcher {
   fanout *f;
   pl_rpc_client_call *call;
   int ready;
   size_t seen_round;
-} stream;
+} watcher;
+
+typedef struct trigger {
+  fanout *f;
+  pl_bench_agent ag;
+} trigger;
 
 struct fanout {
-  stream *watchers, *triggers;
+  watcher *watchers;
+  trigger *triggers;
   size_t m, ready, outstanding, errors;
   int registered; /* the agent reported RENDEZVOUS_STATE_REGISTERED */
   int stopping;
@@ -48,7 +55,7 @@ static void update(fanout *f) {
 }
 
 static void watcher_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
-  stream *w = arg;
+  watcher *w = arg;
   fanout *f = w->f;
   const Peerlink__V1__Event *ev = ((const Peerlink__V1__WatchEventsResponse *)msg)->event;
   (void)call;
@@ -78,19 +85,43 @@ static void watcher_message(pl_rpc_client_call *call, const ProtobufCMessage *ms
   update(f);
 }
 
-static void stream_status(pl_rpc_client_call *call, pl_rpc_status code, const char *message,
-                          void *arg) {
-  stream *s = arg;
-  fanout *f = s->f;
-  (void)call;
+static void stream_ended(fanout *f, pl_rpc_status code, const char *message) {
   if (!f->stopping && f->errors++ == 0)
     fprintf(stderr, "rdv_load: fan-out stream ended: %s: %s\n", pl_rpc_status_name(code), message);
   f->outstanding--;
   update(f);
 }
 
-static const pl_rpc_client_callbacks watcher_cb = {watcher_message, stream_status};
-static const pl_rpc_client_callbacks trigger_cb = {NULL, stream_status};
+static void watcher_status(pl_rpc_client_call *call, pl_rpc_status code, const char *message,
+                           void *arg) {
+  watcher *w = arg;
+  (void)call;
+  w->call = NULL;
+  stream_ended(w->f, code, message);
+}
+
+static void trigger_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
+  trigger *t = arg;
+  const Peerlink__V1__RegisterResponse *resp = (const Peerlink__V1__RegisterResponse *)msg;
+  (void)call;
+  if (resp->msg_case != PEERLINK__V1__REGISTER_RESPONSE__MSG_CHALLENGE)
+    return;
+  int rv = pl_bench_agent_answer(&t->ag, resp->challenge);
+  if (rv != 0 && t->f->errors++ == 0)
+    fprintf(stderr, "rdv_load: fan-out: cannot answer the challenge: %s\n", pl_strerror(rv));
+  update(t->f);
+}
+
+static void trigger_status(pl_rpc_client_call *call, pl_rpc_status code, const char *message,
+                           void *arg) {
+  trigger *t = arg;
+  (void)call;
+  t->ag.call = NULL;
+  stream_ended(t->f, code, message);
+}
+
+static const pl_rpc_client_callbacks watcher_cb = {watcher_message, watcher_status};
+static const pl_rpc_client_callbacks trigger_cb = {trigger_message, trigger_status};
 
 static int start_watchers(fanout *f, pl_rpc_channel *ch) {
   Peerlink__V1__WatchEventsRequest req = PEERLINK__V1__WATCH_EVENTS_REQUEST__INIT;
@@ -108,10 +139,11 @@ static int start_watchers(fanout *f, pl_rpc_channel *ch) {
 }
 
 static int run_rounds(pl_bench *b, fanout *f, pl_rpc_channel *rdv, pl_bench_identity *ids) {
-  char name[32];
   for (size_t r = 1; r <= b->rounds; r++) {
-    stream *t = &f->triggers[r - 1];
-    snprintf(name, sizeof name, "bench-fanout-%zu", r);
+    trigger *t = &f->triggers[r - 1];
+    t->ag.ident = &ids[r - 1];
+    t->ag.port = (uint16_t)(TRIGGER_PORT_BASE + r);
+    snprintf(t->ag.name, sizeof t->ag.name, "bench-fanout-%zu", r);
     f->round = r;
     f->round_id = ids[r - 1].id;
     f->got = 0;
@@ -119,9 +151,8 @@ static int run_rounds(pl_bench *b, fanout *f, pl_rpc_channel *rdv, pl_bench_iden
     update(f);
     t->f = f;
     f->t0 = pl_bench_now_ns();
-    int rv = pl_bench_register_start(&t->call, rdv, &ids[r - 1], name,
-                                     (uint16_t)(TRIGGER_PORT_BASE + r), &trigger_cb, t);
-    if (t->call)
+    int rv = pl_bench_agent_start(&t->ag, rdv, &trigger_cb, t);
+    if (t->ag.call)
       f->outstanding++;
     if (rv != 0)
       return rv;
@@ -175,12 +206,15 @@ int pl_bench_fanout(pl_bench *b, pl_bench_fanout_result *res) {
   if (rv != 0)
     return rv;
 
-  /* Cancelled here, the trigger agents leave the registry before the registration phase. */
+  /* The trigger agents leave too; the registration phase counts only its own agents, so it does
+   * not matter when the rendezvous gets to that. */
   f->stopping = 1;
   for (size_t i = 0; i < f->m; i++)
-    pl_rpc_client_call_cancel(f->watchers[i].call);
+    if (f->watchers[i].call)
+      pl_rpc_client_call_cancel(f->watchers[i].call);
   for (size_t r = 0; r < b->rounds; r++)
-    pl_rpc_client_call_cancel(f->triggers[r].call);
+    if (f->triggers[r].ag.call)
+      pl_rpc_client_call_cancel(f->triggers[r].ag.call);
   update(f);
   if ((rv = pl_bench_wait(b, &f->wake, b->phase_timeout_ms)) != 0)
     return rv;

@@ -1,9 +1,10 @@
-/* Registration: N synthetic agents register over a few channels with at most `reg_window`
- * Hellos outstanding, so the latency is the rendezvous's service time while its registry
- * grows, not the length of a queue we built ourselves. Every newcomer costs the rendezvous one
- * "joined" per registered agent plus the snapshot it sends the newcomer, so N agents mean
- * N*(N-1) messages about each other: the phase ends when all of them arrived (drained), and
- * only then is the rendezvous's RSS read, with no write queue still holding memory. */
+/* Registration: N synthetic agents register (Hello, Challenge, signed Hello, Registered) over a
+ * few channels with at most `reg_window` registrations outstanding, so the latency is the
+ * rendezvous's service time while its registry grows, not the length of a queue we built ourselves.
+ * Every newcomer costs the rendezvous one "joined" per registered agent plus the snapshot it sends
+ * the newcomer, so N agents mean N*(N-1) messages about each other: the phase ends when all of them
+ * arrived (drained), and only then is the rendezvous's RSS read, with no write queue still holding
+ * memory. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ typedef struct reg reg;
 
 typedef struct ragent {
   reg *r;
-  pl_rpc_client_call *call;
+  pl_bench_agent ag;
   uint64_t t0;
   int registered;
 } ragent;
@@ -31,10 +32,13 @@ struct reg {
   ragent *agents;
   pl_bench_identity *ids;
   size_t n, next, inflight, registered, outstanding, errors;
+  size_t limit, window; /* launch agents [0, limit), window at a time */
   uint64_t changes, expect_changes;
-  int stage; /* 1: until all registered, 2: until drained, 3: until every stream ended */
+  /* 1: until the first n registered, 2: until drained, 3: until every stream ended,
+   * 4: until the probes registered */
+  int stage;
   int wake;
-  pl_bench_samples lat;
+  pl_bench_samples lat, probe_lat;
   /* Distinct client ports the rendezvous saw: how many TCP connections the channels used. */
   unsigned ports[MAX_CONNECTIONS];
   size_t n_ports;
@@ -43,8 +47,8 @@ struct reg {
 static void update(reg *r) {
   if (r->errors && r->stage != 3)
     r->wake = 1;
-  else if (r->stage == 1)
-    r->wake = r->registered == r->n;
+  else if (r->stage == 1 || r->stage == 4)
+    r->wake = r->registered == r->limit;
   else if (r->stage == 2)
     r->wake = r->changes == r->expect_changes;
   else
@@ -64,16 +68,16 @@ static void note_port(reg *r, const char *observed) {
 static const pl_rpc_client_callbacks callbacks;
 
 static void launch_more(reg *r) {
-  char name[32];
-  while (r->inflight < r->b->reg_window && r->next < r->n && !r->errors) {
+  while (r->inflight < r->window && r->next < r->limit && !r->errors) {
     size_t i = r->next++;
     ragent *a = &r->agents[i];
     a->r = r;
-    snprintf(name, sizeof name, NAME_PREFIX "%zu", i);
+    a->ag.ident = &r->ids[i];
+    a->ag.port = (uint16_t)(PORT_BASE + i % 20000);
+    snprintf(a->ag.name, sizeof a->ag.name, NAME_PREFIX "%zu", i);
     a->t0 = pl_bench_now_ns();
-    int rv = pl_bench_register_start(&a->call, r->ch[i % r->b->channels], &r->ids[i], name,
-                                     (uint16_t)(PORT_BASE + i % 20000), &callbacks, a);
-    if (a->call)
+    int rv = pl_bench_agent_start(&a->ag, r->ch[i % r->b->channels], &callbacks, a);
+    if (a->ag.call)
       r->outstanding++;
     if (rv != 0 && r->errors++ == 0)
       fprintf(stderr, "rdv_load: Register: cannot start: %s\n", pl_strerror(rv));
@@ -86,8 +90,13 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
   reg *r = a->r;
   const Peerlink__V1__RegisterResponse *resp = (const Peerlink__V1__RegisterResponse *)msg;
   (void)call;
-  if (resp->msg_case == PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED && !a->registered) {
-    pl_bench_samples_add(&r->lat, pl_bench_now_ns() - a->t0);
+  if (resp->msg_case == PEERLINK__V1__REGISTER_RESPONSE__MSG_CHALLENGE) {
+    int rv = pl_bench_agent_answer(&a->ag, resp->challenge);
+    if (rv != 0 && r->errors++ == 0)
+      fprintf(stderr, "rdv_load: Register: cannot answer the challenge: %s\n", pl_strerror(rv));
+  } else if (resp->msg_case == PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED && !a->registered) {
+    pl_bench_samples_add((size_t)(a - r->agents) < r->n ? &r->lat : &r->probe_lat,
+                         pl_bench_now_ns() - a->t0);
     a->registered = 1;
     r->registered++;
     r->inflight--;
@@ -108,7 +117,7 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
   ragent *a = arg;
   reg *r = a->r;
   (void)call;
-  a->call = NULL;
+  a->ag.call = NULL;
   if (r->stage != 3 && r->errors++ == 0)
     fprintf(stderr, "rdv_load: Register stream ended: %s: %s\n", pl_rpc_status_name(code), message);
   r->outstanding--;
@@ -140,13 +149,14 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
   r->n = b->agents;
   r->expect_changes = (uint64_t)r->n * (r->n - 1);
   r->ch = calloc(b->channels, sizeof *r->ch);
-  r->agents = calloc(r->n, sizeof *r->agents);
-  r->ids = calloc(r->n, sizeof *r->ids);
-  if (!r->ch || !r->agents || !r->ids || pl_bench_samples_init(&r->lat, r->n) != 0)
+  r->agents = calloc(r->n + b->probes, sizeof *r->agents);
+  r->ids = calloc(r->n + b->probes, sizeof *r->ids);
+  if (!r->ch || !r->agents || !r->ids || pl_bench_samples_init(&r->lat, r->n) != 0 ||
+      pl_bench_samples_init(&r->probe_lat, b->probes) != 0)
     return PL_ERR_NOMEM;
 
   uint64_t t = pl_bench_now_ns();
-  if ((rv = pl_bench_identity_make(r->ids, r->n)) != 0)
+  if ((rv = pl_bench_identity_make(r->ids, r->n + b->probes)) != 0)
     return rv;
   res->keygen_s = (double)(pl_bench_now_ns() - t) / 1e9;
   for (size_t i = 0; i < b->channels; i++)
@@ -156,6 +166,8 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
   res->rss_before_kib = pl_bench_proc_kib(b->rendezvous_pid, "VmRSS");
   double cpu0 = pl_bench_proc_cpu_s(b->rendezvous_pid);
   t = pl_bench_now_ns();
+  r->limit = r->n;
+  r->window = b->reg_window;
   launch_more(r);
   rv = stage(r, 1);
   res->register_s = (double)(pl_bench_now_ns() - t) / 1e9;
@@ -172,16 +184,25 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
   if (rv != 0)
     return rv;
 
+  r->limit = r->n + b->probes;
+  r->window = 1;
+  launch_more(r);
+  rv = stage(r, 4);
+  pl_bench_lat_from(&res->probe_lat, &r->probe_lat);
+  if (rv != 0)
+    return rv;
+
   /* Leave cleanly: cancelled streams report their status locally, without waiting for the
    * rendezvous to process N departures. */
-  for (size_t i = 0; i < r->n; i++)
-    if (r->agents[i].call)
-      pl_rpc_client_call_cancel(r->agents[i].call);
+  for (size_t i = 0; i < r->limit; i++)
+    if (r->agents[i].ag.call)
+      pl_rpc_client_call_cancel(r->agents[i].ag.call);
   if ((rv = stage(r, 3)) != 0)
     return rv;
   for (size_t i = 0; i < b->channels; i++)
     pl_rpc_channel_free(r->ch[i]);
   pl_bench_samples_free(&r->lat);
+  pl_bench_samples_free(&r->probe_lat);
   free(r->ch);
   free(r->agents);
   free(r->ids);

@@ -10,12 +10,13 @@
 
 #include "control/common/err.h"
 #include "tests/bench/bench.h"
+#include "tests/bench/synth_agent.h"
 
 static const char usage[] =
     "usage: rdv_load [--rendezvous HOST:PORT] [--rendezvous-pid PID] [--agent HOST:PORT]\n"
     "                [--agent-pid PID] [--ref HOST:PORT] [--ref-pid PID] [--agents N]\n"
-    "                [--channels N] [--reg-window N] [--calls N] [--reps N] [--k K1,...]\n"
-    "                [--watchers M] [--rounds R] [--timeout-ms MS] [--json PATH]\n";
+    "                [--channels N] [--reg-window N] [--probes N] [--calls N] [--reps N]\n"
+    "                [--k K1,...] [--watchers M] [--rounds R] [--timeout-ms MS] [--json PATH]\n";
 
 static int parse_size(const char *s, size_t min, size_t max, size_t *out) {
   char *end;
@@ -40,15 +41,25 @@ static int parse_ks(const char *s, pl_bench *b) {
 
 static int parse_args(int argc, char **argv, pl_bench *b, const char **json) {
   static const struct option opts[] = {
-      {"rendezvous", 1, 0, 'r'}, {"rendezvous-pid", 1, 0, 'R'},
-      {"agent", 1, 0, 'a'},      {"agent-pid", 1, 0, 'A'},
-      {"ref", 1, 0, 'f'},        {"agents", 1, 0, 'n'},
-      {"channels", 1, 0, 'c'},   {"reg-window", 1, 0, 'w'},
-      {"calls", 1, 0, 'u'},      {"k", 1, 0, 'k'},
-      {"watchers", 1, 0, 'm'},   {"rounds", 1, 0, 'o'},
-      {"timeout-ms", 1, 0, 't'}, {"json", 1, 0, 'j'},
-      {"help", 0, 0, 'h'},       {"reps", 1, 0, 'p'},
-      {"ref-pid", 1, 0, 'F'},    {0, 0, 0, 0},
+      {"rendezvous", 1, 0, 'r'},
+      {"rendezvous-pid", 1, 0, 'R'},
+      {"agent", 1, 0, 'a'},
+      {"agent-pid", 1, 0, 'A'},
+      {"ref", 1, 0, 'f'},
+      {"ref-pid", 1, 0, 'F'},
+      {"agents", 1, 0, 'n'},
+      {"channels", 1, 0, 'c'},
+      {"reg-window", 1, 0, 'w'},
+      {"probes", 1, 0, 'P'},
+      {"calls", 1, 0, 'u'},
+      {"reps", 1, 0, 'p'},
+      {"k", 1, 0, 'k'},
+      {"watchers", 1, 0, 'm'},
+      {"rounds", 1, 0, 'o'},
+      {"timeout-ms", 1, 0, 't'},
+      {"json", 1, 0, 'j'},
+      {"help", 0, 0, 'h'},
+      {0, 0, 0, 0},
   };
   size_t v;
   int c, bad = 0;
@@ -66,6 +77,7 @@ static int parse_args(int argc, char **argv, pl_bench *b, const char **json) {
     case 'u': bad |= parse_size(optarg, 1, 10000000, &b->calls); break;
     case 'k': bad |= parse_ks(optarg, b); break;
     case 'p': bad |= parse_size(optarg, 1, PL_BENCH_MAX_REPS, &b->reps); break;
+    case 'P': bad |= parse_size(optarg, 0, 10000, &b->probes); break;
     case 'F': bad |= parse_size(optarg, 1, 1u << 22, &v), b->ref_pid = (int)v; break;
     case 'm': bad |= parse_size(optarg, 1, 100000, &b->watchers); break;
     case 'o': bad |= parse_size(optarg, 1, 1000, &b->rounds); break;
@@ -91,6 +103,7 @@ int main(int argc, char **argv) {
       .agents = 1000,
       .channels = 4,
       .reg_window = 32,
+      .probes = 10,
       .calls = 5000,
       .reps = 3,
       .ks = {1, 16, 64},
@@ -105,6 +118,10 @@ int main(int argc, char **argv) {
 
   if (parse_args(argc, argv, &b, &json) != 0)
     return 2;
+  if (pl_bench_crypto_init() != 0) {
+    fprintf(stderr, "rdv_load: wolfCrypt_Init failed\n");
+    return 1;
+  }
   b.loop = uv_default_loop();
   uv_timer_init(b.loop, &b.deadline);
   r.fanout_ok = r.unary_ok = r.reg_ok = 1;

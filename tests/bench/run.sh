@@ -9,7 +9,7 @@
 #
 # Environment: BENCH_OUT (JSON result, default /tmp/peerlink-bench.json); BENCH_OPT=1 measures
 # the programs built with -c opt instead of bin/; BENCH_AGENTS, BENCH_WATCHERS, BENCH_CALLS,
-# BENCH_REPS, BENCH_K (e.g. 1,16,64) size the phases.
+# BENCH_REPS, BENCH_K (e.g. 1,16,64) size the phases; BENCH_BAZEL_FLAGS go to bazel build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -19,7 +19,9 @@ targets=(//tests/bench:rdv_load)
 [ "${BENCH_OPT:-0}" = 1 ] && targets+=(//control/rendezvous:peerlink-rendezvous //agent:peerlink-agent)
 
 # --symlink_prefix=/ leaves bazel-bin pointing at the default build others use.
-bazel build -c opt --symlink_prefix=/ "${targets[@]}" 2>&1 | { grep -v linux-sandbox || true; } >&2
+# shellcheck disable=SC2086 # BENCH_BAZEL_FLAGS is a list of flags
+bazel build -c opt --symlink_prefix=/ ${BENCH_BAZEL_FLAGS:-} "${targets[@]}" 2>&1 |
+  { grep -v linux-sandbox || true; } >&2
 OPT_BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 RDV_LOAD=$OPT_BIN/tests/bench/rdv_load
 if [ "${BENCH_OPT:-0}" = 1 ]; then

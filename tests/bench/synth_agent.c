@@ -1,6 +1,7 @@
 #include "tests/bench/synth_agent.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
@@ -35,6 +36,10 @@ static int make_one(WC_RNG *rng, pl_bench_identity *id) {
   if (n <= 0)
     goto out;
   id->spki_len = (size_t)n;
+  n = wc_EccKeyToDer(&key, id->key, sizeof id->key);
+  if (n <= 0)
+    goto out;
+  id->key_len = (size_t)n;
   /* The same derivation the rendezvous checks, so a mismatch shows up here, not as
    * INVALID_ARGUMENT in the middle of a run. */
   if (pl_identity_id_from_public_key(id->id, id->spki, id->spki_len) != 0)
@@ -46,6 +51,10 @@ static int make_one(WC_RNG *rng, pl_bench_identity *id) {
 out:
   wc_ecc_free(&key);
   return rv;
+}
+
+int pl_bench_crypto_init(void) {
+  return wolfCrypt_Init() == 0 ? 0 : PL_ERR_CRYPTO;
 }
 
 int pl_bench_identity_make(pl_bench_identity *ids, size_t n) {
@@ -64,40 +73,67 @@ int pl_bench_identity_make(pl_bench_identity *ids, size_t n) {
   return rv;
 }
 
-int pl_bench_register_start(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
-                            const pl_bench_identity *ident, const char *name, uint16_t port,
-                            const pl_rpc_client_callbacks *cb, void *arg) {
+#define CONTEXT_LEN (sizeof PL_IDENTITY_REGISTER_CONTEXT - 1)
+#define NONCE_MAX 64
+
+/* Queues a Hello; signed over `nonce` when it is not NULL. */
+static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen) {
+  const pl_bench_identity *ident = ag->ident;
   Peerlink__V1__Endpoint ep = PEERLINK__V1__ENDPOINT__INIT;
   Peerlink__V1__Candidate cand = PEERLINK__V1__CANDIDATE__INIT;
   Peerlink__V1__Candidate *cands[1] = {&cand};
   Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
   Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
-  pl_rpc_client_call *call;
-  int rv;
+  uint8_t msg[CONTEXT_LEN + NONCE_MAX + PL_IDENTITY_ID_LEN], sig[PL_IDENTITY_SIG_MAX];
+  size_t siglen = sizeof sig;
 
-  /* A candidate makes every AgentInfo the size a real agent's is. */
   ep.ip = "127.0.0.1";
-  ep.port = port;
+  ep.port = ag->port;
   cand.kind = PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST;
   cand.endpoint = &ep;
   hello.id = (char *)ident->id;
-  hello.name = (char *)name;
+  hello.name = ag->name;
   hello.public_key.data = (uint8_t *)ident->spki;
   hello.public_key.len = ident->spki_len;
   hello.cert_fingerprint = (char *)ident->fingerprint;
   hello.version = "bench";
   hello.n_candidates = 1;
   hello.candidates = cands;
+  if (nonce) {
+    /* What identity.h says an agent signs: context || nonce || ID. */
+    pl_identity view = {.private_key_der = (uint8_t *)ident->key,
+                        .private_key_der_len = ident->key_len};
+    if (noncelen > NONCE_MAX)
+      return PL_ERR_INVALID;
+    memcpy(msg, PL_IDENTITY_REGISTER_CONTEXT, CONTEXT_LEN);
+    memcpy(msg + CONTEXT_LEN, nonce, noncelen);
+    memcpy(msg + CONTEXT_LEN + noncelen, ident->id, PL_IDENTITY_ID_LEN);
+    int rv =
+        pl_identity_sign(&view, msg, CONTEXT_LEN + noncelen + PL_IDENTITY_ID_LEN, sig, &siglen);
+    if (rv != 0)
+      return rv;
+    hello.challenge.data = (uint8_t *)nonce;
+    hello.challenge.len = noncelen;
+    hello.signature.data = sig;
+    hello.signature.len = siglen;
+  }
   req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
   req.hello = &hello;
+  return pl_rpc_client_call_send(ag->call, &req.base);
+}
 
-  *pcall = NULL;
-  rv = pl_rpc_client_call_start(&call, channel, "/peerlink.v1.Rendezvous/Register",
-                                &peerlink__v1__register_response__descriptor, cb, arg, 0);
+int pl_bench_agent_start(pl_bench_agent *ag, pl_rpc_channel *channel,
+                         const pl_rpc_client_callbacks *cb, void *arg) {
+  ag->call = NULL;
+  int rv = pl_rpc_client_call_start(&ag->call, channel, "/peerlink.v1.Rendezvous/Register",
+                                    &peerlink__v1__register_response__descriptor, cb, arg, 0);
   if (rv != 0)
     return rv;
-  *pcall = call;
-  if ((rv = pl_rpc_client_call_send(call, &req.base)) != 0)
-    pl_rpc_client_call_cancel(call);
+  if ((rv = send_hello(ag, NULL, 0)) != 0)
+    pl_rpc_client_call_cancel(ag->call);
   return rv;
+}
+
+int pl_bench_agent_answer(pl_bench_agent *ag, const Peerlink__V1__Challenge *challenge) {
+  return send_hello(ag, challenge->nonce.data, challenge->nonce.len);
 }
