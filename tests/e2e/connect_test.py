@@ -96,6 +96,40 @@ class ThroughRendezvous(unittest.TestCase):
         self.assertGreaterEqual(before, len(junk) - 1)  # the empty datagram may not count
 
 
+class DeadPath(unittest.TestCase):
+    def test_peer_vanishing_is_detected_and_reported(self):
+        # Fast keep-alives and death detection so the test is short; the logic is the same.
+        timing = ["--keepalive", "200ms", "--dead-after", "1s"]
+        a = harness.start_agent("left", extra=timing)
+        b = harness.start_agent("right", extra=timing)
+        try:
+            sa, sb = stub(a, self), stub(b, self)
+            fa = sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
+            fb = sb.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
+            secret = os.urandom(32)
+            wa = g.EventWatcher(a.fields["control"])
+            self.addCleanup(wa.close)
+            sb.Connect(agent_pb2.ConnectRequest(candidates=[endpoint_of(a.fields["udp"])],
+                                                pairing_secret=secret, peer_cert_fingerprint=fa),
+                       timeout=10)
+            r = sa.Connect(agent_pb2.ConnectRequest(
+                candidates=[endpoint_of(b.fields["udp"])], pairing_secret=secret,
+                peer_cert_fingerprint=fb, wait=True, timeout_ms=10000), timeout=15)
+            self.assertEqual(r.path.kind, DIRECT)
+            b.kill()  # no CLOSE frame: the path just goes silent
+            ev = wa.wait_for(lambda e: e.HasField("path") and
+                             e.path.path.kind == agent_pb2.PATH_KIND_NONE, "path declared dead",
+                             deadline=15)
+            self.assertEqual(ev.path.path.peer_id, b.fields["id"])
+            # The pairing stays, without a path, punching again for when the peer returns.
+            st = sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10)
+            self.assertEqual([(p.peer_id, p.kind) for p in st.peers],
+                             [(b.fields["id"], agent_pb2.PATH_KIND_NONE)])
+        finally:
+            a.kill()
+            b.kill()
+
+
 class ExplicitCandidates(unittest.TestCase):
     def test_connect_without_rendezvous(self):
         a = harness.start_agent("east")
