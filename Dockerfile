@@ -9,9 +9,10 @@ COPY . .
 RUN make setup && make build
 
 FROM debian:bookworm-slim AS runtime
-# Shared libraries the programs link against (wolfSSL and ngtcp2 are linked statically).
+# Shared libraries the programs link against (checked with ldd; libgrpc29 brings abseil,
+# c-ares, re2 and OpenSSL; wolfSSL and ngtcp2 are linked statically).
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
-        libgrpc29 libprotobuf-c1 libuv1 libjansson4 libwebsockets17 ca-certificates \
+        libgrpc29 libprotobuf-c1 libuv1 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/peerlink --create-home peerlink
 COPY --from=build /src/bin/ /usr/local/bin/
@@ -20,4 +21,4 @@ WORKDIR /var/lib/peerlink
 # The rendezvous by default; run peerlink-agent or peerlinkctl by naming them.
 EXPOSE 7800/tcp 3478/udp
 ENTRYPOINT ["peerlink-rendezvous"]
-CMD ["--listen", "0.0.0.0:7800", "--token", "change-me"]
+CMD ["--listen", "0.0.0.0:7800", "--udp", "0.0.0.0:3478", "--token", "change-me"]
