@@ -21,4 +21,6 @@ WORKDIR /var/lib/peerlink
 # The rendezvous by default; run peerlink-agent or peerlinkctl by naming them.
 EXPOSE 7800/tcp 3478/udp
 ENTRYPOINT ["peerlink-rendezvous"]
-CMD ["--listen", "0.0.0.0:7800", "--udp", "0.0.0.0:3478", "--token", "change-me"]
+# A non-loopback gRPC listener needs a token: run with -e PEERLINK_TOKEN=... (no default token,
+# so a forgotten one fails at start instead of leaving a well-known secret).
+CMD ["--listen", "0.0.0.0:7800", "--udp", "0.0.0.0:3478"]
