@@ -81,3 +81,15 @@ echo "bench: $(nproc) cores; measuring $RENDEZVOUS and $AGENT" >&2
   --calls "${BENCH_CALLS:-5000}" --reps "${BENCH_REPS:-3}" --k "${BENCH_K:-1,16,64}" \
   --json "$OUT"
 echo "bench: JSON in $OUT" >&2
+
+# The NAT traversal benchmarks (tests/lab): relay forwarding rate on loopback, and time from
+# Connect to a path per NAT pair kind in the lab (p50/p99 over 50 connects each; root only).
+echo "bench: relay forwarding rate (loopback)" >&2
+/usr/bin/python3 tests/lab/bench_relay.py --rendezvous-bin "$RENDEZVOUS" --out "${OUT%.json}-relay.json"
+if [ "$(id -u)" -eq 0 ]; then
+  echo "bench: time to connect per NAT pair kind (NAT lab, ~3 min)" >&2
+  PATH="$PATH:/usr/sbin:/sbin" /usr/bin/python3 tests/lab/bench_connect.py \
+    --agent-bin "$AGENT" --rendezvous-bin "$RENDEZVOUS" --out "${OUT%.json}-connect.json"
+else
+  echo "bench: NAT-lab connect benchmark skipped (needs root)" >&2
+fi

@@ -15,14 +15,19 @@ rendezvous schedules the start of probing 100 ms after it sends the offers).
 
     bench_connect.py [--connects 50] [--pairs open:open,home:hard] [--jobs 3] [--out FILE]
 
+Pair kinds run side by side (--jobs), each worker in a lab of its own (own internet bridge,
+coturn and rendezvous): the relay kinds spend ~3 s per round waiting for the relay timer, so
+they run next to the direct ones. Use --jobs 1 for strictly one thing at a time.
+
 Needs root (network namespaces, nftables). Exits 1 if a round failed (no path, no CLOSE seen,
-an agent or the rendezvous died). See README.md for the lab."""
+an agent or the rendezvous died); exits 2 when not root. See README.md for the lab."""
 
 import argparse
 import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -37,13 +42,15 @@ import servers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKSPACE = os.path.normpath(os.path.join(HERE, "..", ".."))
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 DEFAULT_PAIRS = ("open:open,easy:home,home:home,home:cgnat,cgnat:cgnat,same-lan,"
                  "home:hard,hard:hard")
 
 
 def default_binary(name, bazel_rel):
     """bin/NAME (what `make build` ships), else the bazel-bin one."""
-    for p in (os.path.join(WORKSPACE, "bin", name), os.path.join(WORKSPACE, "bazel-bin", bazel_rel)):
+    for p in (os.path.join(WORKSPACE, "bin", name),
+              os.path.join(WORKSPACE, "bazel-bin", bazel_rel)):
         if os.access(p, os.X_OK):
             return p
     return os.path.join(WORKSPACE, "bin", name)
@@ -70,17 +77,61 @@ class RoundError(Exception):
     """A round that did not complete; the message goes into the results."""
 
 
-class _LockedLab:
-    """What agentctl.Agent needs of a Lab, with spawn() serialised: pair kinds run on threads
-    and Lab's bookkeeping is not thread-safe."""
+class LabRun:
+    """One lab (its own internet bridge, coturn and rendezvous) for one worker: pair kinds
+    measured at the same time must not share a lab, since site namespaces are named after
+    kind and side (home x hard and hard x hard both build `hard2`)."""
 
-    def __init__(self, lab, lock):
-        self._lab, self._lock = lab, lock
-        self.workdir, self.sockdir = lab.workdir, lab.sockdir
+    def __init__(self, args, log_dir, pin_mac, registry, on_signal):
+        # Lab() installs its own signal handlers, which would tear down only this lab: block
+        # the signals while it is made, take the handlers back, and register this lab with
+        # the caller's, before a pending signal can run.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        try:
+            self.lab = netlab.Lab(log=netlab.log_stderr)
+            self._lock = threading.Lock()
+            self._closed = False
+            registry.append(self)
+            for sig in SIGNALS:
+                signal.signal(sig, on_signal)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        # A Linux bridge takes the lowest MAC of its ports; when a site is added or removed
+        # the internet's MAC may change under the sites already there, whose neighbour entry
+        # for the rendezvous then goes stale and their traffic to it is lost for many
+        # seconds. Pinning the address keeps every site's entry valid.
+        netlab.run(["ip", "-n", self.lab.inet, "link", "set", "br0", "address", pin_mac])
+        self.log_dir = log_dir
+        os.makedirs(log_dir, exist_ok=True)
+        servers.start_coturn(self.lab, log_dir=log_dir)
+        self.rdv, self.fields, self.rdv_missing = servers.start_rendezvous(
+            self.lab, args.rendezvous_bin, log_dir=log_dir)
+        # What agentctl.Agent needs of a Lab. A signal tears the lab down from another thread
+        # while its worker may be building or removing a site: Lab's lists must not change
+        # under its teardown, so every use goes through this lock, and none after teardown.
+        self.workdir, self.sockdir = self.lab.workdir, self.lab.sockdir
+
+    def _use(self, fn, *args, **kw):
+        with self._lock:
+            if self._closed:
+                raise RoundError("the lab was torn down (signal)")
+            return fn(*args, **kw)
+
+    def site(self, kind, side):
+        return self._use(self.lab.site, kind, side)
 
     def spawn(self, *args, **kw):
+        return self._use(self.lab.spawn, *args, **kw)
+
+    def destroy_site(self, site):
         with self._lock:
-            return self._lab.spawn(*args, **kw)
+            if not self._closed:
+                self.lab.destroy_site(site)
+
+    def teardown(self):
+        with self._lock:
+            self._closed = True
+            self.lab.teardown()
 
 
 class PairBench:
@@ -88,6 +139,7 @@ class PairBench:
 
     def __init__(self, bench, a, b):
         self.bench, self.args, self.pb = bench, bench.args, bench.pb
+        self.lr = None  # the LabRun, given by the worker that runs this pair
         self.a, self.b = a, b
         self.name = "same-lan" if a == "same-lan" else "%s x %s" % (a, b)
         self.expected = grid.expected(a, b)
@@ -98,7 +150,8 @@ class PairBench:
     def log(self, msg):
         self.bench.log("%-14s %s" % (self.name, msg))
 
-    def run(self):
+    def run(self, lr):
+        self.lr = lr
         t0 = time.monotonic()
         try:
             self._setup()
@@ -120,22 +173,20 @@ class PairBench:
     # ---- setup and teardown
 
     def _setup(self):
-        lab, lock = self.bench.lab, self.bench.lock
+        lab = self.lr
         log_dir = os.path.join(self.bench.log_dir, self.name.replace(" x ", "-"))
         os.makedirs(log_dir, exist_ok=True)
-        with lock:
-            if self.a == "same-lan":
-                self.sites.append(lab.site("same-lan", 1))
-                hosts = self.sites[0].hosts
-            else:
-                self.sites.append(lab.site(self.a, 1))
-                self.sites.append(lab.site(self.b, 2))
-                hosts = [self.sites[0].hosts[0], self.sites[1].hosts[0]]
+        if self.a == "same-lan":
+            self.sites.append(lab.site("same-lan", 1))
+            hosts = self.sites[0].hosts
+        else:
+            self.sites.append(lab.site(self.a, 1))
+            self.sites.append(lab.site(self.b, 2))
+            hosts = [self.sites[0].hosts[0], self.sites[1].hosts[0]]
         self.nats = [ns for s in self.sites for ns in s.nats]
-        locked = _LockedLab(lab, lock)
         kinds = (self.a, self.b)
         for ns, kind, side in ((hosts[0], kinds[0], "a"), (hosts[1], kinds[1], "b")):
-            self.agents.append(agentctl.Agent(locked, ns, self.args.agent_bin,
+            self.agents.append(agentctl.Agent(lab, ns, self.args.agent_bin,
                                               "%s-%s" % (kind, side), self.pb,
                                               self.bench.pb_grpc, log_dir))
         A, B = self.agents
@@ -162,9 +213,8 @@ class PairBench:
             if rc != 0:
                 self.result["notes"].append("%s exited with %s on SIGTERM" % (ag.name, rc))
                 self.result["unclean_exit"] = True
-        with self.bench.lock:
-            for s in self.sites:
-                self.bench.lab.destroy_site(s)
+        for s in self.sites:
+            self.lr.destroy_site(s)
 
     # ---- rounds
 
@@ -186,8 +236,8 @@ class PairBench:
                 self.result["notes"].append("stopped after %d failed rounds in a row"
                                             % failures_in_a_row)
                 return
-            if not self.bench.rdv.alive():
-                raise RoundError("the rendezvous died (log: rendezvous.log)")
+            if not self.lr.rdv.alive():
+                raise RoundError("the rendezvous died (log: %s)" % self.lr.rdv.log_path)
 
     def _path_event(self, ag, pairing_id, kinds, since, deadline):
         return ag.events.wait_for(
@@ -263,25 +313,44 @@ class PairBench:
                          "agent_connect_ms": summarize([x["agent_connect_ms"] for x in rs]),
                          "b_path_ms": summarize([x["b_path_ms"] for x in rs])}
         first = self.result["rounds"][0] if self.result["rounds"] else None
+        ok_first = first is not None and first.get("ok")
         return {"paths": out, "failed": sum(1 for r in self.result["rounds"] if not r.get("ok")),
-                "first_ms": first.get("ms") if first and first.get("ok") else None}
+                "first_ms": first["ms"] if ok_first else None,
+                "first_path": first["path"] if ok_first else None}
 
 
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.lock = threading.Lock()
         self._log_lock = threading.Lock()
         self.log_dir = args.logs
         shutil.rmtree(self.log_dir, ignore_errors=True)
         os.makedirs(self.log_dir)
-        self.lab = netlab.Lab(log=netlab.log_stderr)
-        gen = tempfile.mkdtemp(prefix="stubs-", dir=self.lab.workdir)
+        self.labs = []
+        for sig in SIGNALS:  # tears down every lab made so far
+            signal.signal(sig, self._on_signal)
+        n = max(1, min(args.jobs, len(args.pairs)))
+        for i in range(n):  # in the main thread (signal handlers), before any other thread
+            lr = LabRun(args, os.path.join(self.log_dir, "lab%d" % i),
+                        "02:00:c6:12:%02x:01" % i, self.labs, self._on_signal)
+            self.log("lab%d: %s, rendezvous %s" % (i, lr.lab.prefix, " ".join(
+                "%s=%s" % kv for kv in lr.fields.items())))
+        gen = tempfile.mkdtemp(prefix="stubs-", dir=self.labs[0].lab.workdir)
         self.pb, self.pb_grpc = agentctl.load_stubs(args.proto_dir, gen)
-        self.coturn = servers.start_coturn(self.lab, log_dir=self.log_dir)
-        self.rdv, fields, self.rdv_missing = servers.start_rendezvous(
-            self.lab, args.rendezvous_bin, log_dir=self.log_dir)
-        self.log("rendezvous: %s" % " ".join("%s=%s" % kv for kv in fields.items()))
+
+    def _on_signal(self, signum, frame):
+        self.teardown()
+        self.log("bench_connect: signal %d: namespaces and processes removed" % signum)
+        os._exit(128 + signum)
+
+    def teardown(self):
+        """All labs at once: each stops its programs one after the other, with grace periods
+        (agents and the rendezvous take up to 2 s on SIGTERM)."""
+        threads = [threading.Thread(target=lr.teardown) for lr in self.labs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     def log(self, msg):
         with self._log_lock:
@@ -294,14 +363,15 @@ class Bench:
         qlock = threading.Lock()
         t0 = time.monotonic()
 
-        def worker():
+        def worker(lr):
             while True:
                 with qlock:
                     if not queue:
                         return
                     pb = queue.pop(0)
-                self.log("%-14s start (%d connects)" % (pb.name, self.args.connects))
-                res = pb.run()
+                self.log("%-14s start (%d connects, %s)" % (pb.name, self.args.connects,
+                                                            lr.lab.prefix))
+                res = pb.run(lr)
                 s = res["summary"]
                 self.log("%-14s done in %.0f s: %s%s" % (
                     pb.name, res["seconds"],
@@ -309,8 +379,8 @@ class Bench:
                               for k, v in s["paths"].items()) or "no path",
                     ", %d failed" % s["failed"] if s["failed"] else ""))
 
-        threads = [threading.Thread(target=worker, daemon=True)
-                   for _ in range(max(1, min(self.args.jobs, len(pairs))))]
+        threads = [threading.Thread(target=worker, args=(lr,), daemon=True)
+                   for lr in self.labs]
         for t in threads:
             t.start()
         for t in threads:
@@ -324,13 +394,14 @@ class Bench:
             "cores": os.cpu_count(),
             "agent_binary": self.args.agent_bin,
             "rendezvous_binary": self.args.rendezvous_bin,
-            "rendezvous_lacks_flags": self.rdv_missing,
+            "rendezvous_lacks_flags": self.labs[0].rdv_missing,
             "percentiles": "nearest rank",
             "ms": "wall time from the Connect call to the path (Connect's response; for a "
                   "direct pair relayed first, A's PathChanged to direct)",
         }
-        if not self.rdv.alive():
-            meta["rendezvous_exit"] = self.rdv.stop()
+        dead = [lr.rdv.stop() for lr in self.labs if not lr.rdv.alive()]
+        if dead:
+            meta["rendezvous_exit"] = dead
         return meta, results
 
 
@@ -350,11 +421,12 @@ def table(meta, results):
                                               else " (expected %s)" % res["expected"]),
                          str(w["n"]), f(w.get("p50")), f(w.get("p99")), f(w.get("min")),
                          f(w.get("max")), f(ag.get("p50")), f(ag.get("p99")),
-                         f(res["summary"]["first_ms"]), str(res["summary"]["failed"])))
+                         f(res["summary"]["first_ms"] if path == res["summary"]["first_path"]
+                           else None), str(res["summary"]["failed"])))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(head)]
-    lines = ["Time to connect, ms (wall: Connect call -> path; agent: its connect_ms), "
-             "%d connects per pair, %s NATs, %d cores, %.0f s"
+    lines = ["Time to connect, ms (wall: Connect call -> path; agent: its connect_ms; first: "
+             "round 0), %d connects per pair, %s NATs, %d cores, %.0f s"
              % (meta["connects_per_pair"], "cold" if meta["cold"] else "warm", meta["cores"],
                 meta["seconds"])]
     lines.append("  ".join(h.ljust(widths[i]) if i < 2 else h.rjust(widths[i])
@@ -420,7 +492,7 @@ def main(argv):
     try:
         meta, results = bench.run()
     finally:
-        bench.lab.teardown()
+        bench.teardown()
     with open(args.out, "w") as f:
         json.dump({"meta": meta, "pairs": results}, f, indent=2)
     print(table(meta, results), flush=True)

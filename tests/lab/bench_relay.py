@@ -14,8 +14,9 @@ Three phases, interleaved --repeats times:
 Reported per phase: datagrams/s sent and received, Mbit/s (UDP payload) received, loss, where
 datagrams were dropped (the relay's or the receiver's socket overflowing, from /proc/net/udp),
 CPU used by sender, relay and receiver, and the relay's CPU time per forwarded datagram (its
-cost, independent of how fast the sender is). The sender is Python and usually the slowest
-part: the verdict says which side limits.
+cost, independent of how fast the sender is; it includes the kernel's work for the relay's
+receive and send calls). The sender is Python and may be the slowest part: the verdict says
+which side limits.
 
     bench_relay.py [--duration 3] [--repeats 3] [--rates max,50000] [--out FILE]
 
@@ -436,7 +437,8 @@ class Bench:
             "received_mbit_s": round(rbytes * 8 / secs / 1e6, 1),
             "goodput_mbit_s": round(received * self.args.payload * 8 / secs / 1e6, 1),
             "receive_window_s": round(window, 3),
-            "loss_percent": round(100.0 * (sent - received) / sent, 2) if kind != "sender" else None,
+            "loss_percent": (round(100.0 * (sent - received) / sent, 2)
+                             if kind != "sender" else None),
             "dropped_at_relay_socket": udp_drops(self.relay[1]) - drops0["relay"],
             "dropped_at_receiver_socket": udp_drops(self.b_addr[1]) - drops0["receiver"],
             "cpu_percent": {"sender": round(100 * cpu_send / secs),
@@ -555,10 +557,10 @@ def table(summary, meta):
                      r["limited_by"]))
     widths = [max(len(h), *(len(x[i]) for x in rows)) for i, h in enumerate(head)]
     lines.append("  ".join(h.rjust(widths[i]) if 1 < i < 10 else h.ljust(widths[i])
-                           for i, h in enumerate(head)))
+                           for i, h in enumerate(head)).rstrip())
     for x in rows:
         lines.append("  ".join(c.rjust(widths[i]) if 1 < i < 10 else c.ljust(widths[i])
-                               for i, c in enumerate(x)))
+                               for i, c in enumerate(x)).rstrip())
     for rate in meta["rates"]:
         d = [r for r in summary if r["phase"] == "direct" and r["rate"] == (rate or "max")]
         rl = [r for r in summary if r["phase"] == "relay" and r["rate"] == (rate or "max")]
@@ -566,8 +568,8 @@ def table(summary, meta):
             lines.append("relay/direct (rate %s): %.2f of the direct path's datagrams/s"
                          % (rate or "max", rl[0]["received_per_s"] / d[0]["received_per_s"]))
         if rl and rl[0].get("relay_cpu_us_per_datagram"):
-            lines.append("relay cost: %.2f us CPU per forwarded datagram, i.e. about %.0f "
-                         "datagrams/s (%.0f Mbit/s) per core if the sender were not the limit"
+            lines.append("relay cost: %.2f us CPU (user + kernel) per forwarded datagram: "
+                         "about %.0f datagrams/s (%.0f Mbit/s) for one whole core"
                          % (rl[0]["relay_cpu_us_per_datagram"],
                             1e6 / rl[0]["relay_cpu_us_per_datagram"],
                             8 * meta["datagram_bytes"] / rl[0]["relay_cpu_us_per_datagram"]))

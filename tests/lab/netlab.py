@@ -269,7 +269,10 @@ class Lab:
     def _build_internet(self):
         ns = self.netns("inet")
         run(["ip", "-n", ns, "link", "add", "br0", "type", "bridge", "forward_delay", "0"])
-        cmds = "ip link set br0 up; " + "; ".join(
+        # A bridge takes the lowest MAC of its ports, so adding a site could change it under
+        # the sites already there (stale neighbour entries for the rendezvous). A fixed,
+        # locally administered address keeps them valid.
+        cmds = "ip link set br0 address 02:70:6c:00:00:01; ip link set br0 up; " + "; ".join(
             "ip addr add %s/%d dev br0" % (ip, PUBLIC_PLEN) for ip in INET_IPS)
         self.sh(ns, cmds)
         return ns
