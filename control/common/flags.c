@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "control/common/err.h"
 
@@ -35,6 +36,13 @@ int pl_hostport_split(const char *hostport, char host[64], int *pport) {
     return PL_ERR_INVALID;
   memcpy(host, hstart, hlen);
   host[hlen] = '\0';
+  unsigned char a6[16];
+  if (hostport[0] == '[' && inet_pton(AF_INET6, host, a6) != 1)
+    return PL_ERR_INVALID;
+  /* Not an IP address: it must at least look like a host name. */
+  for (size_t i = 0; i < hlen && hostport[0] != '['; i++)
+    if (!isalnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.')
+      return PL_ERR_INVALID;
   *pport = (int)port;
   return 0;
 }
@@ -42,12 +50,13 @@ int pl_hostport_split(const char *hostport, char host[64], int *pport) {
 int pl_host_is_loopback(const char *host) {
   struct in_addr a4;
   struct in6_addr a6;
-  if (strcmp(host, "localhost") == 0)
+  /* Other names could resolve anywhere; only this one is loopback by definition. */
+  if (strcasecmp(host, "localhost") == 0)
     return 1;
   if (inet_pton(AF_INET, host, &a4) == 1)
     return (ntohl(a4.s_addr) >> 24) == 127;
   if (inet_pton(AF_INET6, host, &a6) == 1)
-    return IN6_IS_ADDR_LOOPBACK(&a6);
+    return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
   return 0;
 }
 
