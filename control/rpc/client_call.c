@@ -16,11 +16,6 @@
 #include "control/common/err.h"
 #include "control/rpc/rpc_internal.h"
 
-typedef struct out_msg {
-  grpc_byte_buffer *bb;
-  struct out_msg *next;
-} out_msg;
-
 struct pl_rpc_client_call {
   pl_rpc__link link; /* first: the channel lists calls by it */
   pl_rpc_channel *channel;
@@ -44,7 +39,7 @@ struct pl_rpc_client_call {
   grpc_byte_buffer *recv_buf;
   int initial_md_requested;
 
-  out_msg *head, *tail;
+  pl_rpc__sendq sendq;
   grpc_byte_buffer *inflight;
   int initial_md_sent;
   int close_requested;
@@ -62,12 +57,7 @@ static void on_recv(pl_rpc__tag *tag, int ok);
 static void on_send(pl_rpc__tag *tag, int ok);
 
 static void call_free(pl_rpc_client_call *c) {
-  while (c->head) {
-    out_msg *m = c->head;
-    c->head = m->next;
-    grpc_byte_buffer_destroy(m->bb);
-    free(m);
-  }
+  pl_rpc__sendq_clear(&c->sendq);
   grpc_metadata_array_destroy(&c->initial_md);
   grpc_metadata_array_destroy(&c->trailing_md);
   grpc_slice_unref(c->details);
@@ -102,17 +92,11 @@ static void pump_send(pl_rpc_client_call *c) {
     n++;
     c->initial_md_sent = 1;
   }
-  if (c->head) {
-    out_msg *m = c->head;
-    c->head = m->next;
-    if (!c->head)
-      c->tail = NULL;
-    c->inflight = m->bb;
-    free(m);
+  if ((c->inflight = pl_rpc__sendq_pop(&c->sendq)) != NULL) {
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = c->inflight;
   }
-  if (c->close_requested && !c->head) {
+  if (c->close_requested && !c->sendq.head) {
     ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
     c->close_sent = 1;
   }
@@ -191,7 +175,7 @@ static void on_recv(pl_rpc__tag *tag, int ok) {
 
 static int start(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char *method_path,
                  const ProtobufCMessageDescriptor *response, const pl_rpc_client_callbacks *cb,
-                 void *arg, uint64_t timeout_ms, out_msg *first) {
+                 void *arg, uint64_t timeout_ms, pl_rpc__sendq_item *first) {
   if (!method_path || !response || !cb || !cb->on_status)
     return PL_ERR_INVALID;
   pl_rpc_client_call *c = calloc(1, sizeof(*c));
@@ -243,7 +227,7 @@ static int start(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char
   pl_rpc__start_batch(c->gcall, &op, 1, &c->status_tag);
 
   if (first) {
-    c->head = c->tail = first;
+    pl_rpc__sendq_append(&c->sendq, first);
     c->close_requested = 1;
   }
   pump_send(c);
@@ -263,11 +247,9 @@ int pl_rpc_unary(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char
                  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *response,
                  const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms) {
   /* Everything that can fail happens before the call exists, so an error means no callback. */
-  out_msg *m = malloc(sizeof(*m));
+  pl_rpc__sendq_item *m = pl_rpc__sendq_item_new(pl_rpc__pack(request));
   if (!m)
     return PL_ERR_NOMEM;
-  m->bb = pl_rpc__pack(request);
-  m->next = NULL;
   int rv = start(pcall, channel, method_path, response, cb, arg, timeout_ms, m);
   if (rv != 0) {
     grpc_byte_buffer_destroy(m->bb);
@@ -277,20 +259,10 @@ int pl_rpc_unary(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char
 }
 
 static int enqueue(pl_rpc_client_call *c, grpc_byte_buffer *bb) {
-  out_msg *m = malloc(sizeof(*m));
-  if (!m) {
-    grpc_byte_buffer_destroy(bb);
-    return PL_ERR_NOMEM;
-  }
-  m->bb = bb;
-  m->next = NULL;
-  if (c->tail)
-    c->tail->next = m;
-  else
-    c->head = m;
-  c->tail = m;
-  pump_send(c);
-  return 0;
+  int rv = pl_rpc__sendq_push(&c->sendq, bb);
+  if (rv == 0)
+    pump_send(c);
+  return rv;
 }
 
 static int can_send(const pl_rpc_client_call *c) {

@@ -101,4 +101,26 @@ pl_rpc__runtime *pl_rpc__channel_runtime(const pl_rpc_channel *ch);
 /* "Bearer <token>" or NULL. */
 const char *pl_rpc__channel_authorization(const pl_rpc_channel *ch);
 
+/* Write queue (sendq.c): packed messages waiting, in order, for their SEND_MESSAGE. */
+typedef struct pl_rpc__sendq_item {
+  grpc_byte_buffer *bb;
+  struct pl_rpc__sendq_item *next;
+} pl_rpc__sendq_item;
+
+typedef struct pl_rpc__sendq {
+  pl_rpc__sendq_item *head, *tail;
+  size_t count;
+} pl_rpc__sendq;
+
+/* Wraps bb in an item (taking it; destroyed when allocation fails, NULL is returned). */
+pl_rpc__sendq_item *pl_rpc__sendq_item_new(grpc_byte_buffer *bb);
+/* Appends an item made by pl_rpc__sendq_item_new; cannot fail. */
+void pl_rpc__sendq_append(pl_rpc__sendq *q, pl_rpc__sendq_item *item);
+/* item_new + append. Returns 0 or PL_ERR_NOMEM (bb destroyed). */
+int pl_rpc__sendq_push(pl_rpc__sendq *q, grpc_byte_buffer *bb);
+/* The oldest message (the caller owns it), or NULL when empty. */
+grpc_byte_buffer *pl_rpc__sendq_pop(pl_rpc__sendq *q);
+/* Destroys every queued message. */
+void pl_rpc__sendq_clear(pl_rpc__sendq *q);
+
 #endif

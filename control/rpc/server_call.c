@@ -17,11 +17,6 @@
 #include "control/common/err.h"
 #include "control/rpc/rpc_internal.h"
 
-typedef struct out_msg {
-  grpc_byte_buffer *bb;
-  struct out_msg *next;
-} out_msg;
-
 struct pl_rpc_call {
   pl_rpc__call_env env;
   const pl_rpc_service *svc; /* NULL: unknown method */
@@ -39,8 +34,7 @@ struct pl_rpc_call {
   int close_cancelled; /* RECV_CLOSE_ON_SERVER's out-parameter */
   grpc_byte_buffer *recv_buf;
 
-  out_msg *head, *tail;
-  size_t nqueued;
+  pl_rpc__sendq sendq;
   grpc_byte_buffer *inflight;
   int initial_md_sent;
 
@@ -60,12 +54,7 @@ static void on_send(pl_rpc__tag *tag, int ok);
 #define CALL_OF(tagp, field) ((pl_rpc_call *)((char *)(tagp)-offsetof(pl_rpc_call, field)))
 
 static void call_free(pl_rpc_call *c) {
-  while (c->head) {
-    out_msg *m = c->head;
-    c->head = m->next;
-    grpc_byte_buffer_destroy(m->bb);
-    free(m);
-  }
+  pl_rpc__sendq_clear(&c->sendq);
   grpc_slice_unref(c->details);
   /* The metadata's slices belong to the call: drop the array before the call. */
   grpc_metadata_array_destroy(&c->md);
@@ -91,18 +80,11 @@ static void pump_send(pl_rpc_call *c) {
     ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
     c->initial_md_sent = 1;
   }
-  if (c->head) {
-    out_msg *m = c->head;
-    c->head = m->next;
-    if (!c->head)
-      c->tail = NULL;
-    c->nqueued--;
-    c->inflight = m->bb;
-    free(m);
+  if ((c->inflight = pl_rpc__sendq_pop(&c->sendq)) != NULL) {
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = c->inflight;
   }
-  if (c->finishing && !c->head) {
+  if (c->finishing && !c->sendq.head) {
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = (grpc_status_code)c->code;
     ops[n++].data.send_status_from_server.status_details = &c->details;
@@ -251,19 +233,10 @@ static void on_recv(pl_rpc__tag *tag, int ok) {
 int pl_rpc_call_send(pl_rpc_call *call, const ProtobufCMessage *msg) {
   if (call->closed || call->finishing)
     return PL_ERR_CLOSED;
-  out_msg *m = malloc(sizeof(*m));
-  if (!m)
-    return PL_ERR_NOMEM;
-  m->bb = pl_rpc__pack(msg);
-  m->next = NULL;
-  if (call->tail)
-    call->tail->next = m;
-  else
-    call->head = m;
-  call->tail = m;
-  call->nqueued++;
-  pump_send(call);
-  return 0;
+  int rv = pl_rpc__sendq_push(&call->sendq, pl_rpc__pack(msg));
+  if (rv == 0)
+    pump_send(call);
+  return rv;
 }
 
 int pl_rpc_call_finish(pl_rpc_call *call, pl_rpc_status code, const char *fmt, ...) {
@@ -297,5 +270,5 @@ const char *pl_rpc_call_peer(const pl_rpc_call *call) {
 }
 
 size_t pl_rpc_call_pending(const pl_rpc_call *call) {
-  return call->nqueued + (call->inflight ? 1 : 0);
+  return call->sendq.count + (call->inflight ? 1 : 0);
 }

@@ -1,0 +1,55 @@
+/* The write queue every call keeps: the C core allows one SEND_MESSAGE in flight per call, so
+ * messages wait here in order until the previous send completes. */
+
+#include <stdlib.h>
+
+#include "control/common/err.h"
+#include "control/rpc/rpc_internal.h"
+
+pl_rpc__sendq_item *pl_rpc__sendq_item_new(grpc_byte_buffer *bb) {
+  pl_rpc__sendq_item *item = malloc(sizeof(*item));
+  if (!item) {
+    grpc_byte_buffer_destroy(bb);
+    return NULL;
+  }
+  item->bb = bb;
+  item->next = NULL;
+  return item;
+}
+
+void pl_rpc__sendq_append(pl_rpc__sendq *q, pl_rpc__sendq_item *item) {
+  item->next = NULL;
+  if (q->tail)
+    q->tail->next = item;
+  else
+    q->head = item;
+  q->tail = item;
+  q->count++;
+}
+
+int pl_rpc__sendq_push(pl_rpc__sendq *q, grpc_byte_buffer *bb) {
+  pl_rpc__sendq_item *item = pl_rpc__sendq_item_new(bb);
+  if (!item)
+    return PL_ERR_NOMEM;
+  pl_rpc__sendq_append(q, item);
+  return 0;
+}
+
+grpc_byte_buffer *pl_rpc__sendq_pop(pl_rpc__sendq *q) {
+  pl_rpc__sendq_item *item = q->head;
+  if (!item)
+    return NULL;
+  q->head = item->next;
+  if (!q->head)
+    q->tail = NULL;
+  q->count--;
+  grpc_byte_buffer *bb = item->bb;
+  free(item);
+  return bb;
+}
+
+void pl_rpc__sendq_clear(pl_rpc__sendq *q) {
+  grpc_byte_buffer *bb;
+  while ((bb = pl_rpc__sendq_pop(q)) != NULL)
+    grpc_byte_buffer_destroy(bb);
+}
