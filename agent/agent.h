@@ -73,6 +73,8 @@ int pl_agent_stun_start(pl_agent *agent);
 void pl_agent_stun_recv(pl_agent *agent, const struct sockaddr *from, const uint8_t *data,
                         size_t len);
 void pl_agent_stun_close(pl_agent *agent);
+/* Publishes the current public endpoint and NAT behaviour (to one stream when `only`). */
+void pl_agent_publish_nat(pl_agent *agent, pl_rpc_call *only);
 /* Rebuilds a->cands from the host addresses and the STUN mapping. Returns 0 or PL_ERR_*. */
 int pl_agent_refresh_candidates(pl_agent *agent);
 

@@ -59,8 +59,9 @@ out:
   free(ips);
 }
 
-/* include_current: the registration state, then one "joined" event per known peer, so a
- * watcher that starts late sees the same state as one that watched from the beginning. */
+/* include_current: the registration state, the NAT state, then one "joined" event per known
+ * peer, so a watcher that starts late sees the same state as one that watched from the
+ * beginning. */
 static void send_current_state(pl_agent *a, pl_rpc_call *call) {
   Peerlink__V1__RendezvousStateChanged rs = PEERLINK__V1__RENDEZVOUS_STATE_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
@@ -69,6 +70,7 @@ static void send_current_state(pl_agent *a, pl_rpc_call *call) {
   ev.kind_case = PEERLINK__V1__EVENT__KIND_RENDEZVOUS;
   ev.rendezvous = &rs;
   pl_events_publish(&a->events, &ev, call);
+  pl_agent_publish_nat(a, call);
   for (pl_agentlist_entry *e = a->peers.head; e; e = e->next) {
     Peerlink__V1__PeerListChanged pc = PEERLINK__V1__PEER_LIST_CHANGED__INIT;
     Peerlink__V1__Event pev = PEERLINK__V1__EVENT__INIT;

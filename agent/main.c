@@ -49,10 +49,11 @@ static void on_reg_state(void *arg, Peerlink__V1__RendezvousState state, const c
   pl_events_publish(&a->events, &ev, NULL);
 }
 
-static void publish_peer(pl_agent *a, int joined, Peerlink__V1__AgentInfo *info) {
+static void publish_peer(pl_agent *a, int joined, Peerlink__V1__AgentInfo *info, int updated) {
   Peerlink__V1__PeerListChanged pc = PEERLINK__V1__PEER_LIST_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
   pc.joined = joined;
+  pc.updated = updated;
   pc.peer = info;
   ev.kind_case = PEERLINK__V1__EVENT__KIND_PEER_LIST;
   ev.peer_list = &pc;
@@ -67,13 +68,13 @@ static void on_reg_change(void *arg, const Peerlink__V1__RegistryChange *change)
   switch (change->kind) {
   case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED:
   case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED:
-    if (pl_agentlist_put(&a->peers, change->agent, &e) == 0 &&
-        change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED)
-      publish_peer(a, 1, e->info);
+    if (pl_agentlist_put(&a->peers, change->agent, &e) == 0)
+      publish_peer(a, 1, e->info,
+                   change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED);
     break;
   case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT:
     if ((e = pl_agentlist_find(&a->peers, change->agent->id)) != NULL) {
-      publish_peer(a, 0, e->info);
+      publish_peer(a, 0, e->info, 0);
       pl_agentlist_remove(&a->peers, e);
     }
     break;
@@ -85,7 +86,7 @@ static void on_reg_reset(void *arg) {
   pl_agent *a = &((app *)arg)->agent;
   /* Without the stream we cannot know who is still there; report everyone as gone. */
   while (a->peers.head) {
-    publish_peer(a, 0, a->peers.head->info);
+    publish_peer(a, 0, a->peers.head->info, 0);
     pl_agentlist_remove(&a->peers, a->peers.head);
   }
 }

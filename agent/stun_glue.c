@@ -50,7 +50,7 @@ int pl_agent_refresh_candidates(pl_agent *a) {
   return 0;
 }
 
-static void publish_nat(pl_agent *a) {
+void pl_agent_publish_nat(pl_agent *a, pl_rpc_call *only) {
   Peerlink__V1__NatChanged nc = PEERLINK__V1__NAT_CHANGED__INIT;
   Peerlink__V1__Endpoint ep = PEERLINK__V1__ENDPOINT__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
@@ -63,7 +63,7 @@ static void publish_nat(pl_agent *a) {
   nc.behavior = a->nat;
   ev.kind_case = PEERLINK__V1__EVENT__KIND_NAT;
   ev.nat = &nc;
-  pl_events_publish(&a->events, &ev, NULL);
+  pl_events_publish(&a->events, &ev, only);
 }
 
 static void on_stun_changed(pl_agent *a) {
@@ -79,7 +79,7 @@ static void on_stun_changed(pl_agent *a) {
              : "?");
   if (pl_agent_refresh_candidates(a) == 0)
     pl_registration_update_candidates(&a->reg);
-  publish_nat(a);
+  pl_agent_publish_nat(a, NULL);
 }
 
 static void on_stun_timer(uv_timer_t *t) {

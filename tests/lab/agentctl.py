@@ -199,7 +199,7 @@ def _flags(binary):
 class Agent:
     """One peerlink-agent in a namespace, with a gRPC stub and its event log."""
 
-    def __init__(self, lab, ns, binary, name, pb, pb_grpc, log_dir, deadline=20.0):
+    def __init__(self, lab, ns, binary, name, pb, pb_grpc, log_dir, deadline=20.0, extra=()):
         import grpc
         self.name = name
         self.pb = pb
@@ -214,7 +214,7 @@ class Agent:
             ["--name", name],
             ["--stun", "%s:%d,%s:%d" % (netlab.RDV_IP, servers.RDV_UDP_PORT,
                                         netlab.STUN1_IP, servers.STUN_PORT)],
-        ]
+        ] + [list(x) for x in extra]
         have = _flags(binary)
         argv = [binary]
         self.missing = []
