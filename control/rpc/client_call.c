@@ -40,7 +40,6 @@ struct pl_rpc_client_call {
   int initial_md_requested;
 
   pl_rpc__sendq sendq;
-  grpc_byte_buffer *inflight;
   int initial_md_sent;
   int close_requested;
   int close_sent;
@@ -92,9 +91,10 @@ static void pump_send(pl_rpc_client_call *c) {
     n++;
     c->initial_md_sent = 1;
   }
-  if ((c->inflight = pl_rpc__sendq_pop(&c->sendq)) != NULL) {
+  grpc_byte_buffer *msg = pl_rpc__sendq_next(&c->sendq);
+  if (msg) {
     ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = c->inflight;
+    ops[n++].data.send_message.send_message = msg;
   }
   if (c->close_requested && !c->sendq.head) {
     ops[n++].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -131,10 +131,7 @@ static void on_status(pl_rpc__tag *tag, int ok) {
 static void on_send(pl_rpc__tag *tag, int ok) {
   pl_rpc_client_call *c = CALL_OF(tag, send_tag);
   c->send_active = 0;
-  if (c->inflight) {
-    grpc_byte_buffer_destroy(c->inflight);
-    c->inflight = NULL;
-  }
+  pl_rpc__sendq_sent(&c->sendq);
   /* A failed send means the call is over; its status is on the way. */
   if (ok)
     pump_send(c);

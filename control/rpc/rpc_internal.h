@@ -101,7 +101,8 @@ pl_rpc__runtime *pl_rpc__channel_runtime(const pl_rpc_channel *ch);
 /* "Bearer <token>" or NULL. */
 const char *pl_rpc__channel_authorization(const pl_rpc_channel *ch);
 
-/* Write queue (sendq.c): packed messages waiting, in order, for their SEND_MESSAGE. */
+/* Write queue (sendq.c): packed messages waiting, in order, for their SEND_MESSAGE, and the one
+ * in flight (the core allows one per call). */
 typedef struct pl_rpc__sendq_item {
   grpc_byte_buffer *bb;
   struct pl_rpc__sendq_item *next;
@@ -109,7 +110,8 @@ typedef struct pl_rpc__sendq_item {
 
 typedef struct pl_rpc__sendq {
   pl_rpc__sendq_item *head, *tail;
-  size_t count;
+  size_t count;               /* waiting, not counting the one in flight */
+  grpc_byte_buffer *inflight; /* handed to a SEND_MESSAGE op, not completed yet */
 } pl_rpc__sendq;
 
 /* Wraps bb in an item (taking it; destroyed when allocation fails, NULL is returned). */
@@ -118,9 +120,14 @@ pl_rpc__sendq_item *pl_rpc__sendq_item_new(grpc_byte_buffer *bb);
 void pl_rpc__sendq_append(pl_rpc__sendq *q, pl_rpc__sendq_item *item);
 /* item_new + append. Returns 0 or PL_ERR_NOMEM (bb destroyed). */
 int pl_rpc__sendq_push(pl_rpc__sendq *q, grpc_byte_buffer *bb);
-/* The oldest message (the caller owns it), or NULL when empty. */
-grpc_byte_buffer *pl_rpc__sendq_pop(pl_rpc__sendq *q);
-/* Destroys every queued message. */
+/* Moves the oldest waiting message in flight and returns it for the SEND_MESSAGE op (NULL when
+ * none waits). Call only when nothing is in flight. */
+grpc_byte_buffer *pl_rpc__sendq_next(pl_rpc__sendq *q);
+/* The SEND_MESSAGE completed (or failed): frees the message in flight. */
+void pl_rpc__sendq_sent(pl_rpc__sendq *q);
+/* Messages not yet sent, including the one in flight. */
+size_t pl_rpc__sendq_pending(const pl_rpc__sendq *q);
+/* Destroys every message, waiting or in flight. */
 void pl_rpc__sendq_clear(pl_rpc__sendq *q);
 
 #endif

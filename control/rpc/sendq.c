@@ -35,7 +35,7 @@ int pl_rpc__sendq_push(pl_rpc__sendq *q, grpc_byte_buffer *bb) {
   return 0;
 }
 
-grpc_byte_buffer *pl_rpc__sendq_pop(pl_rpc__sendq *q) {
+grpc_byte_buffer *pl_rpc__sendq_next(pl_rpc__sendq *q) {
   pl_rpc__sendq_item *item = q->head;
   if (!item)
     return NULL;
@@ -43,13 +43,24 @@ grpc_byte_buffer *pl_rpc__sendq_pop(pl_rpc__sendq *q) {
   if (!q->head)
     q->tail = NULL;
   q->count--;
-  grpc_byte_buffer *bb = item->bb;
+  q->inflight = item->bb;
   free(item);
-  return bb;
+  return q->inflight;
+}
+
+void pl_rpc__sendq_sent(pl_rpc__sendq *q) {
+  if (q->inflight) {
+    grpc_byte_buffer_destroy(q->inflight);
+    q->inflight = NULL;
+  }
+}
+
+size_t pl_rpc__sendq_pending(const pl_rpc__sendq *q) {
+  return q->count + (q->inflight ? 1 : 0);
 }
 
 void pl_rpc__sendq_clear(pl_rpc__sendq *q) {
-  grpc_byte_buffer *bb;
-  while ((bb = pl_rpc__sendq_pop(q)) != NULL)
-    grpc_byte_buffer_destroy(bb);
+  pl_rpc__sendq_sent(q);
+  while (pl_rpc__sendq_next(q) != NULL)
+    pl_rpc__sendq_sent(q);
 }

@@ -35,7 +35,6 @@ struct pl_rpc_call {
   grpc_byte_buffer *recv_buf;
 
   pl_rpc__sendq sendq;
-  grpc_byte_buffer *inflight;
   int initial_md_sent;
 
   int dispatched;       /* passed the checks: the handlers see this call, on_done is owed */
@@ -80,9 +79,10 @@ static void pump_send(pl_rpc_call *c) {
     ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
     c->initial_md_sent = 1;
   }
-  if ((c->inflight = pl_rpc__sendq_pop(&c->sendq)) != NULL) {
+  grpc_byte_buffer *msg = pl_rpc__sendq_next(&c->sendq);
+  if (msg) {
     ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n++].data.send_message.send_message = c->inflight;
+    ops[n++].data.send_message.send_message = msg;
   }
   if (c->finishing && !c->sendq.head) {
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
@@ -182,10 +182,7 @@ static void on_close(pl_rpc__tag *tag, int ok) {
 static void on_send(pl_rpc__tag *tag, int ok) {
   pl_rpc_call *c = CALL_OF(tag, send_tag);
   c->send_active = 0;
-  if (c->inflight) {
-    grpc_byte_buffer_destroy(c->inflight);
-    c->inflight = NULL;
-  }
+  pl_rpc__sendq_sent(&c->sendq);
   /* A failed send means the call is broken; the close follows and ends it. */
   if (ok)
     pump_send(c);
@@ -270,5 +267,5 @@ const char *pl_rpc_call_peer(const pl_rpc_call *call) {
 }
 
 size_t pl_rpc_call_pending(const pl_rpc_call *call) {
-  return call->sendq.count + (call->inflight ? 1 : 0);
+  return pl_rpc__sendq_pending(&call->sendq);
 }
