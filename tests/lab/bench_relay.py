@@ -26,7 +26,6 @@ single-threaded relay keep order, so everything sent before the marker that was 
 has arrived by then."""
 
 import argparse
-import ctypes
 import hashlib
 import hmac
 import json
@@ -42,6 +41,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netlab  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKSPACE = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -112,55 +114,14 @@ def parse_bind_ack(rkey, dgram):
 
 
 # ---- processes -------------------------------------------------------------------------------
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-class Proc:
-    """A child whose stdout lines are read with deadlines; killed with us if we die."""
+class Proc(netlab.LabProc):
+    """A child on this machine (no namespace) whose stdout lines are read with deadlines."""
 
     def __init__(self, argv, name, log_dir, pass_fds=()):
-        self.name = name
-        self.log_path = os.path.join(log_dir, name + ".log")
-        self.log = open(self.log_path, "wb")
-        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log,
-                                  stdin=subprocess.DEVNULL, pass_fds=pass_fds,
-                                  preexec_fn=_die_with_parent)
-        self._buf = b""
-
-    def read_line(self, deadline):
-        end = time.monotonic() + deadline
-        while b"\n" not in self._buf:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("%s printed no line in %.0fs (log: %s)"
-                                   % (self.name, deadline, self.log_path))
-            if select.select([self.p.stdout], [], [], left)[0]:
-                chunk = os.read(self.p.stdout.fileno(), 4096)
-                if not chunk:
-                    raise RuntimeError("%s exited with %s (log: %s)"
-                                       % (self.name, self.p.wait(), self.log_path))
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode(errors="replace")
+        super().__init__(None, argv, name, log_dir, capture=True, pass_fds=pass_fds)
 
     def cpu_seconds(self):
         return cpu_seconds(self.p.pid)
-
-    def stop(self, deadline=5.0):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout=deadline)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.p.stdout.close()
-        self.log.close()
-        return self.p.returncode
 
 
 def cpu_seconds(pid):

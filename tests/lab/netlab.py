@@ -405,16 +405,18 @@ class Lab:
 
 
 class LabProc:
-    """A program running in a namespace. Killed with its parent if the driver dies hard."""
+    """A program running in a namespace (or, with ns None, where the driver runs). Killed with
+    its parent if the driver dies hard."""
 
-    def __init__(self, ns, argv, name, log_dir, capture=True):
+    def __init__(self, ns, argv, name, log_dir, capture=True, pass_fds=()):
         self.name = name
         self.ns = ns
         self.log_path = os.path.join(log_dir, name + ".log")
         self.log = open(self.log_path, "ab")
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns] + list(argv),
+        prefix = ["ip", "netns", "exec", ns] if ns is not None else []
+        self.p = subprocess.Popen(prefix + list(argv),
                                   stdout=subprocess.PIPE if capture else self.log,
-                                  stderr=self.log,
+                                  stderr=self.log, stdin=subprocess.DEVNULL, pass_fds=pass_fds,
                                   preexec_fn=_die_with_parent)
         self._buf = b""
         self._drain = None
