@@ -1,11 +1,21 @@
-#ifndef PEERLINK_TESTS_PUNCH_CHECK_H
-#define PEERLINK_TESTS_PUNCH_CHECK_H
+#ifndef PEERLINK_TESTS_COUNT_CHECK_H
+#define PEERLINK_TESTS_COUNT_CHECK_H
 
 #include <stdio.h>
 
 #include "control/common/err.h"
 
+/* Checks that count and go on, so one run reports every failure (tests/unit/common/check.h
+ * stops at the first). Each test file defines the counters once: PL_TEST_COUNTERS; and ends
+ * main with `return pl_test_report("name");`. */
 extern int pl_test_failures, pl_test_checks;
+
+#define PL_TEST_COUNTERS int pl_test_failures, pl_test_checks
+
+static inline int pl_test_report(const char *name) {
+  printf("%s: %d checks, %d failures\n", name, pl_test_checks, pl_test_failures);
+  return pl_test_failures ? 1 : 0;
+}
 
 #define CHECK(cond)                                                                                \
   do {                                                                                             \

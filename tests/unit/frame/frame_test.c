@@ -12,28 +12,9 @@
 
 #include "agent/wire/frame.h"
 #include "control/common/err.h"
+#include "tests/unit/common/count_check.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    checks++;                                                                                      \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
-
-#define CHECK_RV(got, want)                                                                        \
-  do {                                                                                             \
-    int got_ = (got), want_ = (want);                                                              \
-    checks++;                                                                                      \
-    if (got_ != want_) {                                                                           \
-      fprintf(stderr, "%s:%d: %s = %d (%s), want %d (%s)\n", __FILE__, __LINE__, #got, got_,       \
-              pl_strerror(got_), want_, pl_strerror(want_));                                       \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
+PL_TEST_COUNTERS;
 
 static size_t unhex(uint8_t *out, const char *hex) {
   size_t n = strlen(hex) / 2;
@@ -392,6 +373,5 @@ int main(void) {
   test_encode_errors();
   test_parse_structure();
   test_replay_window();
-  printf("frame_test: %d checks, %d failures\n", checks, failures);
-  return failures ? 1 : 0;
+  return pl_test_report("frame_test");
 }

@@ -10,13 +10,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "tests/unit/health/fake_rpc.h"
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
+#include "tests/unit/common/check.h"
 
 #define SERVING GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 #define NOT_SERVING GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING

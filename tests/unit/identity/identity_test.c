@@ -14,28 +14,9 @@
 
 #include "agent/identity/identity.h"
 #include "control/common/err.h"
+#include "tests/unit/common/count_check.h"
 
-static int failures, checks;
-
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    checks++;                                                                                      \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
-
-#define CHECK_RV(got, want)                                                                        \
-  do {                                                                                             \
-    int got_ = (got), want_ = (want);                                                              \
-    checks++;                                                                                      \
-    if (got_ != want_) {                                                                           \
-      fprintf(stderr, "%s:%d: %s = %d (%s), want %d (%s)\n", __FILE__, __LINE__, #got, got_,       \
-              pl_strerror(got_), want_, pl_strerror(want_));                                       \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
+PL_TEST_COUNTERS;
 
 /* A fresh directory name under $TEST_TMPDIR (not created: the module must create it). */
 static char *state_dir(const char *name) {
@@ -346,6 +327,5 @@ int main(void) {
   test_io_errors();
   test_id_from_public_key();
   wolfSSL_Cleanup();
-  printf("%d passed, %d failed\n", checks - failures, failures);
-  return failures == 0 ? 0 : 1;
+  return pl_test_report("identity_test");
 }

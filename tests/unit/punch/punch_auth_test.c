@@ -6,10 +6,10 @@
 
 #include "agent/punch.h"
 #include "agent/wire/frame.h"
-#include "tests/unit/punch/check.h"
+#include "tests/unit/common/count_check.h"
 #include "tests/unit/punch/sim.h"
 
-int pl_test_failures, pl_test_checks;
+PL_TEST_COUNTERS;
 
 #define S (1000000ull)
 
@@ -380,6 +380,5 @@ int main(void) {
   test_relayed_data_replay();
   test_reflection_before_learning();
   test_config_checks();
-  printf("punch_auth_test: %d checks, %d failures\n", pl_test_checks, pl_test_failures);
-  return pl_test_failures ? 1 : 0;
+  return pl_test_report("punch_auth_test");
 }

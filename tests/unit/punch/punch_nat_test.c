@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "agent/punch.h"
-#include "tests/unit/punch/check.h"
+#include "tests/unit/common/count_check.h"
 #include "tests/unit/punch/sim.h"
 
-int pl_test_failures, pl_test_checks;
+PL_TEST_COUNTERS;
 
 #define S (1000000ull) /* one second of synthetic time */
 
@@ -319,6 +319,5 @@ int main(void) {
   test_learns_peer_id();
   test_skewed_start();
   test_close();
-  printf("punch_nat_test: %d checks, %d failures\n", pl_test_checks, pl_test_failures);
-  return pl_test_failures ? 1 : 0;
+  return pl_test_report("punch_nat_test");
 }

@@ -11,13 +11,7 @@
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
 #include "peerlink/descriptor_set.h"
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
+#include "tests/unit/common/check.h"
 
 #define REQ(x) GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_##x
 #define RESP(x) GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_##x

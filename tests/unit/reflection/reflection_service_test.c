@@ -11,13 +11,7 @@
 #include "peerlink/descriptor_set.h"
 #include "tests/unit/health/fake_rpc.h"
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
+#include "tests/unit/common/check.h"
 
 static void send_request(const pl_rpc_service *svc, pl_rpc_call *call, const char *symbol) {
   Grpc__Reflection__V1__ServerReflectionRequest req =

@@ -10,13 +10,7 @@
 #include "control/rpc/rpc.h"
 #include "tests/unit/rpc/echo.h"
 
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      exit(1);                                                                                     \
-    }                                                                                              \
-  } while (0)
+#include "tests/unit/common/check.h"
 
 typedef struct harness {
   uv_loop_t loop;
