@@ -78,8 +78,4 @@ void pl_agent_publish_nat(pl_agent *agent, pl_rpc_call *only);
 /* Rebuilds a->cands from the host addresses and the STUN mapping. Returns 0 or PL_ERR_*. */
 int pl_agent_refresh_candidates(pl_agent *agent);
 
-/* Monotonic microseconds (uv_hrtime) and wall-clock Unix milliseconds. */
-uint64_t pl_agent_now_us(void);
-int64_t pl_agent_unix_ms(void);
-
 #endif

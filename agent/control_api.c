@@ -2,10 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/addr.h"
+#include "control/common/addr.h"
+#include "control/common/hex.h"
 #include "agent/agent.h"
 #include "control/common/err.h"
-#include "control/rendezvous/hello.h"
+#include "control/common/candidates.h"
 
 static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_agent *a = data;

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/addr.h"
+#include "control/common/addr.h"
+#include "control/common/hex.h"
 #include "agent/agent.h"
 #include "agent/candidates.h"
 #include "control/common/err.h"

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/addr.h"
+#include "control/common/addr.h"
+#include "control/common/clock.h"
+#include "control/common/hex.h"
 #include "agent/agent.h"
 #include "control/common/err.h"
 #include "control/common/log.h"
@@ -233,7 +235,7 @@ void pl_pairing_close(pl_pairing *p, const char *why) {
   size_t len;
   struct sockaddr_storage dst;
   int via_tcp;
-  if (pl_punch_close(p->punch, pl_agent_now_us(), buf, sizeof buf, &len, &dst, &via_tcp) == 0)
+  if (pl_punch_close(p->punch, pl_clock_now_us(), buf, sizeof buf, &len, &dst, &via_tcp) == 0)
     send_one(p, buf, len, &dst, via_tcp);
   p->path.kind = PL_PATH_NONE;
   if (!a->closing)
@@ -297,7 +299,7 @@ static int pairing_add(pl_agent *a, const pl_punch_config *cfg, const char *peer
   pl_hex_encode(p->pairing_id, p->pairing, sizeof p->pairing);
   snprintf(p->peer_id, sizeof p->peer_id, "%s", peer_id);
   snprintf(p->peer_name, sizeof p->peer_name, "%s", peer_name);
-  p->created_us = pl_agent_now_us();
+  p->created_us = pl_clock_now_us();
   uv_timer_init(a->loop, &p->timer);
   p->timer.data = p;
   p->next = a->pairings;
@@ -321,10 +323,10 @@ int pl_pairing_from_offer(pl_agent *a, const Peerlink__V1__Offer *offer) {
   cfg.secretlen = offer->pairing_secret.len;
   cfg.controlling = offer->role == PEERLINK__V1__ROLE__ROLE_CONTROLLING;
   /* The start time is on the rendezvous's clock; convert through our wall clock. */
-  int64_t wait_ms = offer->start_unix_ms - pl_agent_unix_ms();
+  int64_t wait_ms = offer->start_unix_ms - pl_clock_unix_ms();
   if (wait_ms < 0 || wait_ms > 5000)
     wait_ms = 0;
-  cfg.start_us = pl_agent_now_us() + (uint64_t)wait_ms * 1000;
+  cfg.start_us = pl_clock_now_us() + (uint64_t)wait_ms * 1000;
   local_candidates(a, &cfg);
   remote_candidates(&cfg, offer->peer->candidates, offer->peer->n_candidates);
   if (offer->relay && offer->relay->port != 0) {
@@ -355,7 +357,7 @@ int pl_pairing_from_candidates(pl_agent *a, Peerlink__V1__Candidate *const *cand
   cfg.secret = secret;
   cfg.secretlen = secretlen;
   cfg.controlling = strcmp(a->ident.cert_fingerprint, peer_fingerprint) < 0;
-  cfg.start_us = pl_agent_now_us();
+  cfg.start_us = pl_clock_now_us();
   local_candidates(a, &cfg);
   remote_candidates(&cfg, cands, n);
   if (cfg.n_remote == 0)
@@ -387,7 +389,7 @@ static void pairing_flush(pl_pairing *p) {
   size_t len;
   struct sockaddr_storage dst;
   int via_tcp;
-  uint64_t now = pl_agent_now_us();
+  uint64_t now = pl_clock_now_us();
   /* Cap the burst: probes to many candidates must not starve the loop. */
   for (int i = 0; i < 64 && pl_punch_poll(p->punch, now, buf, sizeof buf, &len, &dst, &via_tcp);
        i++)
@@ -404,7 +406,7 @@ static void pairing_flush(pl_pairing *p) {
     pl_path_kind was = p->path.kind;
     p->path = path;
     if (path.kind != PL_PATH_NONE && p->connect_us == 0)
-      p->connect_us = pl_agent_now_us() - p->created_us;
+      p->connect_us = pl_clock_now_us() - p->created_us;
     if (path.kind != PL_PATH_NONE && path.kind != PL_PATH_RELAY_TCP)
       pl_addr_format((const struct sockaddr *)&path.remote, remote, sizeof remote);
     pl_log(PL_LOG_INFO, "path", "pairing=%s peer=%s kind=%s remote=%s rtt_us=%llu", p->pairing_id,
@@ -423,7 +425,7 @@ static void pairing_flush(pl_pairing *p) {
     uv_timer_stop(&p->timer);
     return;
   }
-  uint64_t now2 = pl_agent_now_us();
+  uint64_t now2 = pl_clock_now_us();
   uint64_t delay_ms = deadline > now2 ? (deadline - now2 + 999) / 1000 : 0;
   uv_timer_start(&p->timer, on_pairing_timer, delay_ms, 0);
 }
@@ -433,7 +435,7 @@ void pl_pairing_recv(pl_pairing *p, const struct sockaddr *from, int via_tcp, co
   const uint8_t *payload;
   size_t payloadlen;
   int rv =
-      pl_punch_recv(p->punch, from, via_tcp, data, len, pl_agent_now_us(), &payload, &payloadlen);
+      pl_punch_recv(p->punch, from, via_tcp, data, len, pl_clock_now_us(), &payload, &payloadlen);
   if (rv < 0) {
     p->agent->dropped_datagrams++;
     return;
@@ -448,7 +450,7 @@ int pl_pairing_send(pl_pairing *p, const uint8_t *payload, size_t len) {
   size_t outlen;
   struct sockaddr_storage dst;
   int via_tcp;
-  int rv = pl_punch_send_data(p->punch, payload, len, pl_agent_now_us(), buf, sizeof buf, &outlen,
+  int rv = pl_punch_send_data(p->punch, payload, len, pl_clock_now_us(), buf, sizeof buf, &outlen,
                               &dst, &via_tcp);
   if (rv != 0)
     return rv;

@@ -1,14 +1,14 @@
 #ifndef PEERLINK_AGENT_PAIRING_H
 #define PEERLINK_AGENT_PAIRING_H
 
-/* The agent's pairings: one per peer, each driving a punch state machine (agent/punch.h) from
+/* The agent's pairings: one per peer, each driving a punch state machine (agent/punch/punch.h) from
  * a libuv timer, sending its datagrams over the UDP socket or the Register stream, and turning
  * path changes and DATA frames into events. Connect calls that wait are resolved here. */
 
 #include <stdint.h>
 #include <uv.h>
 
-#include "agent/punch.h"
+#include "agent/punch/punch.h"
 #include "control/rpc/rpc.h"
 #include "peerlink/v1/agent.pb-c.h"
 #include "peerlink/v1/rendezvous.pb-c.h"

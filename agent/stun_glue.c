@@ -3,23 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/addr.h"
+#include "control/common/addr.h"
+#include "control/common/clock.h"
 #include "agent/agent.h"
 #include "agent/candidates.h"
 #include "control/common/err.h"
 #include "control/common/log.h"
 
 static void stun_flush(pl_agent *a);
-
-uint64_t pl_agent_now_us(void) {
-  return uv_hrtime() / 1000;
-}
-
-int64_t pl_agent_unix_ms(void) {
-  uv_timeval64_t tv;
-  uv_gettimeofday(&tv);
-  return tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 int pl_agent_refresh_candidates(pl_agent *a) {
   Peerlink__V1__Candidate **host;
@@ -90,7 +81,7 @@ static void stun_flush(pl_agent *a) {
   uint8_t buf[548];
   size_t len;
   struct sockaddr_storage dst;
-  uint64_t now = pl_agent_now_us();
+  uint64_t now = pl_clock_now_us();
   while (pl_stun_client_poll(a->stun, now, buf, sizeof buf, &len, &dst) == 1)
     pl_agent_udp_send(a, (const struct sockaddr *)&dst, buf, len);
   if (pl_stun_client_changed(a->stun))
@@ -100,7 +91,7 @@ static void stun_flush(pl_agent *a) {
     uv_timer_stop(&a->stun_timer);
     return;
   }
-  uint64_t now2 = pl_agent_now_us();
+  uint64_t now2 = pl_clock_now_us();
   uv_timer_start(&a->stun_timer, on_stun_timer,
                  deadline > now2 ? (deadline - now2 + 999) / 1000 : 0, 0);
 }
@@ -128,13 +119,13 @@ int pl_agent_stun_start(pl_agent *a) {
         pl_addr_from_endpoint(&host, a->cands[i]->endpoint) == 0)
       pl_stun_client_add_local(a->stun, (const struct sockaddr *)&host);
   }
-  pl_stun_client_start(a->stun, pl_agent_now_us());
+  pl_stun_client_start(a->stun, pl_clock_now_us());
   stun_flush(a);
   return 0;
 }
 
 void pl_agent_stun_recv(pl_agent *a, const struct sockaddr *from, const uint8_t *data, size_t len) {
-  if (a->stun == NULL || pl_stun_client_recv(a->stun, from, data, len, pl_agent_now_us()) != 0) {
+  if (a->stun == NULL || pl_stun_client_recv(a->stun, from, data, len, pl_clock_now_us()) != 0) {
     a->dropped_datagrams++;
     return;
   }

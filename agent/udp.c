@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/addr.h"
+#include "control/common/addr.h"
 #include "agent/agent.h"
 #include "agent/wire/frame.h"
 #include "control/common/err.h"

@@ -16,6 +16,7 @@
 
 #include "agent/identity/identity.h"
 #include "control/common/err.h"
+#include "control/common/hex.h"
 
 #define KEY_BITS_BYTES 32 /* P-256 */
 #define CERT_DAYS_VALID (10 * 365 + 3)
@@ -228,18 +229,13 @@ out:
 }
 
 int pl_identity__sha256_hex(char *out, size_t outlen, const uint8_t *data, size_t datalen) {
-  static const char hex[] = "0123456789abcdef";
   uint8_t digest[WC_SHA256_DIGEST_SIZE];
-  size_t i;
 
-  if (wc_Sha256Hash(data, (word32)datalen, digest) != 0) {
+  if (outlen / 2 > sizeof digest || wc_Sha256Hash(data, (word32)datalen, digest) != 0) {
     return PL_ERR_CRYPTO;
   }
-  for (i = 0; i < outlen / 2; i++) {
-    out[2 * i] = hex[digest[i] >> 4];
-    out[2 * i + 1] = hex[digest[i] & 0x0f];
-  }
-  out[outlen] = '\0';
+  /* outlen hex characters: the first outlen/2 bytes of the digest (an ID is a prefix). */
+  pl_hex_encode(out, digest, outlen / 2);
   return 0;
 }
 

@@ -1,57 +1,18 @@
 #include "control/rendezvous/hello.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent/identity/identity.h"
+#include "control/common/candidates.h"
 #include "control/common/err.h"
+#include "control/common/hex.h"
 
 #define PL_NAME_MAX 64
-#define PL_CANDIDATES_MAX 32
-
-static int is_lower_hex(const char *s, size_t len) {
-  if (strlen(s) != len)
-    return 0;
-  for (size_t i = 0; i < len; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-      return 0;
-  return 1;
-}
-
-int pl_candidates_validate(Peerlink__V1__Candidate *const *cands, size_t n, const char *field,
-                           char *err, size_t errlen) {
-  unsigned char buf[sizeof(struct in6_addr)];
-  if (n > PL_CANDIDATES_MAX) {
-    snprintf(err, errlen, "%s: at most %d candidates, got %zu", field, PL_CANDIDATES_MAX, n);
-    return PL_ERR_INVALID;
-  }
-  for (size_t i = 0; i < n; i++) {
-    const Peerlink__V1__Endpoint *ep = cands[i]->endpoint;
-    if (cands[i]->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_UNSPECIFIED) {
-      snprintf(err, errlen, "%s[%zu].kind: must be set", field, i);
-      return PL_ERR_INVALID;
-    }
-    if (ep == NULL) {
-      snprintf(err, errlen, "%s[%zu].endpoint: missing", field, i);
-      return PL_ERR_INVALID;
-    }
-    if (inet_pton(AF_INET, ep->ip, buf) != 1 && inet_pton(AF_INET6, ep->ip, buf) != 1) {
-      snprintf(err, errlen, "%s[%zu].endpoint.ip: \"%.64s\" is not an IP address", field, i,
-               ep->ip);
-      return PL_ERR_INVALID;
-    }
-    if (ep->port == 0 || ep->port > 65535) {
-      snprintf(err, errlen, "%s[%zu].endpoint.port: %u is not in 1..65535", field, i, ep->port);
-      return PL_ERR_INVALID;
-    }
-  }
-  return 0;
-}
 
 int pl_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen) {
   char derived[33];
-  if (!is_lower_hex(hello->id, 32)) {
+  if (!pl_hex_is_lower(hello->id, 32)) {
     snprintf(err, errlen, "hello.id: must be 32 lowercase hex characters");
     return PL_ERR_INVALID;
   }
@@ -75,7 +36,7 @@ int pl_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen
       return PL_ERR_INVALID;
     }
   }
-  if (!is_lower_hex(hello->cert_fingerprint, 64)) {
+  if (!pl_hex_is_lower(hello->cert_fingerprint, 64)) {
     snprintf(err, errlen, "hello.cert_fingerprint: must be 64 lowercase hex characters");
     return PL_ERR_INVALID;
   }

@@ -11,10 +11,6 @@
  * field ("hello.id: ...") into err. Returns 0 or PL_ERR_INVALID. I/O-free. */
 int pl_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen);
 
-/* Checks one candidate list (also used for CandidatesUpdate); `field` prefixes messages. */
-int pl_candidates_validate(Peerlink__V1__Candidate *const *cands, size_t n, const char *field,
-                           char *err, size_t errlen);
-
 /* 1 when the Hello tries to prove possession (carries a challenge or a signature), 0 for the
  * first, unsigned Hello that asks for a Challenge. */
 int pl_hello_is_signed(const Peerlink__V1__Hello *hello);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/common/candidates.h"
 #include "control/common/err.h"
 #include "control/common/log.h"
 #include "control/rendezvous/hello.h"

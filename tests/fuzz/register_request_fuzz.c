@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/common/candidates.h"
 #include "control/rendezvous/hello.h"
 #include "peerlink/v1/rendezvous.pb-c.h"
 

@@ -1,7 +1,8 @@
-#ifndef PEERLINK_AGENT_ADDR_H
-#define PEERLINK_AGENT_ADDR_H
+#ifndef PEERLINK_COMMON_ADDR_H
+#define PEERLINK_COMMON_ADDR_H
 
-/* Conversions between socket addresses, protobuf Endpoints and hex IDs. */
+/* Conversions between socket addresses and protobuf Endpoints (numeric addresses only: no DNS
+ * on a loop thread). */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,10 +19,5 @@ void pl_addr_format(const struct sockaddr *sa, char *buf, size_t cap);
 /* Numeric host (or "localhost") and port → sockaddr. Returns 0 or PL_ERR_INVALID. */
 int pl_addr_parse(struct sockaddr_storage *ss, const char *host, int port);
 int pl_addr_equal(const struct sockaddr *a, const struct sockaddr *b);
-
-/* Lowercase hex of `len` bytes into out (2*len+1 bytes). */
-void pl_hex_encode(char *out, const uint8_t *in, size_t len);
-/* Exactly 2*len hex characters → bytes. Returns 0 or PL_ERR_INVALID. */
-int pl_hex_decode(uint8_t *out, size_t len, const char *hex);
 
 #endif

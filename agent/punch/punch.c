@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/wire/punch_impl.h"
+#include "agent/punch/punch_impl.h"
 #include "control/common/err.h"
 
 #define DEFAULT_PROBE_US 50000

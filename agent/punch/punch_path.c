@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/wire/punch_impl.h"
+#include "agent/punch/punch_impl.h"
 #include "control/common/err.h"
 
 /* An IPv4 address and its IPv4-mapped IPv6 form are the same peer (dual-stack sockets). */

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "agent/punch.h"
+#include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
 
 #define PL_PUNCH__MAX_PRFLX 8

@@ -1,7 +1,7 @@
 /* Punching: the schedule (probe rounds, keep-alives, relay binding), and datagrams out. */
 #include <string.h>
 
-#include "agent/wire/punch_impl.h"
+#include "agent/punch/punch_impl.h"
 #include "control/common/err.h"
 
 uint64_t pl_punch__probe_interval(const pl_punch *p) {
