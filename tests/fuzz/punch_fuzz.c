@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/punch.h"
+#include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
 #include "tests/fuzz/frame_sign.h"
 

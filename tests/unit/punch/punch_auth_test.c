@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/punch.h"
+#include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
 #include "tests/unit/common/count_check.h"
 #include "tests/unit/punch/sim.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/punch.h"
+#include "agent/punch/punch.h"
 #include "tests/unit/common/count_check.h"
 #include "tests/unit/punch/sim.h"
 

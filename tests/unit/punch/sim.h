@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/punch.h"
+#include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
 
 #define SIM_LATENCY_US 10000
