@@ -14,6 +14,7 @@ const char *pl_strerror(int rv) {
   case PL_ERR_CRYPTO: return "cryptography error";
   case PL_ERR_CLOSED: return "closed";
   case PL_ERR_TIMEOUT: return "timed out";
+  case PL_ERR_FULL: return "queue full";
   default: return "unknown error";
   }
 }

@@ -15,6 +15,7 @@ typedef enum {
   PL_ERR_CRYPTO = -9,    /* a wolfSSL call failed */
   PL_ERR_CLOSED = -10,   /* the object is shutting down or closed */
   PL_ERR_TIMEOUT = -11,  /* a deadline passed */
+  PL_ERR_FULL = -12,     /* a bounded queue is full: nothing was queued */
 } pl_err;
 
 /* A short English description of `rv`. Never NULL. */
