@@ -8,6 +8,7 @@
 #   make bench   benchmarks (ratios against reference tools)
 #   make lab     the NAT lab grid (network namespaces, needs root), printed as a table
 #   make format  clang-format all C
+#   make fresh-check  make test + make build in a brand-new minimal Debian root (root; slow)
 SHELL := /bin/bash
 BAZEL ?= bazel
 CONFIG := $(if $(filter 1,$(SANITIZE)),--config=asan,)
@@ -16,7 +17,7 @@ TEST_CONFIGS := $(if $(filter 1,$(SANITIZE)),asan,$(if $(filter 0,$(SANITIZE)),p
 FUZZ_SECONDS ?= 30
 PROGRAMS := control/rendezvous:peerlink-rendezvous agent:peerlink-agent clients/cli:peerlinkctl
 
-.PHONY: setup build test demo fuzz bench lab format lint clean
+.PHONY: setup build test demo fuzz bench lab format lint clean fresh-check
 
 setup:
 	@bash bazel/setup.sh
@@ -41,6 +42,9 @@ bench: build
 
 lab: setup
 	@bash tests/lab/run_lab.sh
+
+fresh-check:
+	@bash tests/fresh/run.sh
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -2,6 +2,7 @@
 # The CI orchestration example (clients/examples/ci_pair.sh) must keep working: it is what
 # users copy. It drives the real programs through buf curl only.
 set -euo pipefail
+. tests/test_home.sh
 bin=$TEST_TMPDIR/bin
 mkdir -p "$bin"
 ln -sf "$PWD/agent/peerlink-agent" "$bin/peerlink-agent"

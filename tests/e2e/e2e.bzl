@@ -6,6 +6,7 @@ E2E_DATA = [
     "//agent:peerlink-agent",
     "//control/rendezvous:peerlink-rendezvous",
     "//proto:protos",
+    "//tests:test_home.sh",
 ]
 
 def pl_py_e2e_test(name, data = []):

@@ -4,6 +4,7 @@
 # says so and passes as skipped; as root (CI), it runs and its result counts.
 #   run_py.sh [--any-user] SCRIPT ARGS...   (--any-user: the script does not need root)
 set -euo pipefail
+. tests/test_home.sh
 needs_root=1
 if [ "${1:-}" = --any-user ]; then
   needs_root=0

@@ -6,6 +6,7 @@
 #
 # usage: agent_e2e_test.sh PEERLINKCTL PEERLINK_AGENT PEERLINK_RENDEZVOUS
 set -euo pipefail
+. tests/test_home.sh
 
 ctl=$(realpath "$1")
 agent_bin=$(realpath "$2")
@@ -89,8 +90,10 @@ grep -Eq "^$bob_id  bob  +127\.0\.0\.1:[0-9]+ +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9
   <<<"$out" || fail "peers: $out"
 
 # --json against buf curl, an independent proto3 JSON printer (through reflection).
-buf=${PEERLINK_CACHE:-$HOME/.cache/peerlink}/npm/node_modules/.bin/buf
-if [ -x "$buf" ]; then
+# make setup installs buf: a missing one is a set-up failure, not a reason to skip.
+buf=$PEERLINK_CACHE/npm/node_modules/.bin/buf
+[ -x "$buf" ] || fail "$buf is missing: run make setup"
+{
   ours=$("$ctl" --agent "$alice" --json peers)
   theirs=$("$buf" curl --http2-prior-knowledge --protocol grpc \
     "http://$alice/peerlink.v1.Agent/ListPeers")
@@ -102,9 +105,7 @@ $(diff <(echo "$theirs") <(echo "$ours"))"
     "http://$alice/peerlink.v1.Agent/GetStatus" | grep -v uptimeSeconds)
   [ "$ours" = "$theirs" ] || fail "status --json differs from buf curl:
 $(diff <(echo "$theirs") <(echo "$ours"))"
-else
-  echo "note: $buf not installed (make setup); skipped the buf curl comparison"
-fi
+}
 
 # A watch with --json and a deadline: one JSON object per line, ended by the deadline, exit 0.
 out=$("$ctl" --agent "$alice" --json --timeout 1000 watch --current) || fail "watch --json exit $?"
