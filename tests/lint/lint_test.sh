@@ -18,8 +18,11 @@ buf)
   "$buf" lint proto
   echo "buf lint: clean"
   ;;
+layers)
+  /usr/bin/python3 tests/lint/layers_test.py "$root"
+  ;;
 *)
-  echo "usage: lint_test.sh format|buf" >&2
+  echo "usage: lint_test.sh format|buf|layers" >&2
   exit 2
   ;;
 esac
