@@ -44,8 +44,9 @@ struct pl_rpc_client_call {
   int close_requested;
   int close_sent;
 
-  int cancelled; /* by us: no more messages are delivered */
-  int done;      /* on_status ran or is running */
+  int recv_paused; /* a test holds the responses back (pl_rpc__client_call_pause_recv) */
+  int cancelled;   /* by us: no more messages are delivered */
+  int done;        /* on_status ran or is running */
 };
 
 #define CALL_OF(tagp, field)                                                                       \
@@ -164,7 +165,7 @@ static void on_recv(pl_rpc__tag *tag, int ok) {
     c->cb.on_message(c, msg, c->arg);
   protobuf_c_message_free_unpacked(msg, NULL);
   /* The handler may have cancelled, which leaves the status to end the call. */
-  if (!c->cancelled)
+  if (!c->cancelled && !c->recv_paused)
     start_recv(c);
   else
     maybe_done(c);
@@ -281,12 +282,30 @@ int pl_rpc__client_call_send_raw(pl_rpc_client_call *call, const void *data, siz
   return enqueue(call, bb);
 }
 
+size_t pl_rpc_client_call_pending(const pl_rpc_client_call *call) {
+  return pl_rpc__sendq_pending(&call->sendq);
+}
+
+size_t pl_rpc_client_call_send_limit(const pl_rpc_client_call *call) {
+  return pl_rpc__sendq_limit(&call->sendq);
+}
+
+void pl_rpc_client_call_set_send_limit(pl_rpc_client_call *call, size_t limit) {
+  call->sendq.limit = limit;
+}
+
 int pl_rpc_client_call_close_send(pl_rpc_client_call *call) {
   if (!can_send(call))
     return PL_ERR_CLOSED;
   call->close_requested = 1;
   pump_send(call);
   return 0;
+}
+
+void pl_rpc__client_call_pause_recv(pl_rpc_client_call *call, int paused) {
+  call->recv_paused = paused;
+  if (!paused && !call->recv_active && !call->done && !call->cancelled)
+    start_recv(call);
 }
 
 void pl_rpc_client_call_cancel(pl_rpc_client_call *call) {

@@ -10,10 +10,6 @@
 #define NOT_SERVING GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
 #define SERVICE_UNKNOWN GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
 
-/* A client that reads no updates while the status keeps changing must not grow our write queue
- * without bound; past this many unsent updates its stream is ended. */
-#define MAX_PENDING_UPDATES 64
-
 typedef struct health_entry {
   char *name;
   int status;
@@ -23,7 +19,11 @@ typedef struct watcher {
   struct watcher *prev, *next;
   pl_rpc_call *call;
   char *service;
-  int last_sent; /* what the client saw last, so a set() to the same value sends nothing */
+  /* The newest status handed to the call (what the client will see last, so a set() to the same
+   * value sends nothing) and the one before it (what the client sees last once the newest is
+   * discarded while it waits behind the one in flight). */
+  int last_queued;
+  int prev_queued;
 } watcher;
 
 struct pl_health {
@@ -122,26 +122,34 @@ void pl_health_free(pl_health *h) {
   free(h);
 }
 
-/* Sends `status` to one Watch stream unless the client already has it. */
+/* Sends `status` to one Watch stream unless the client already has it. Only the newest status
+ * matters, so a status still waiting behind the one in flight is replaced rather than followed:
+ * a client that reads slowly costs at most two queued messages, reads the newest status next,
+ * and its stream is never ended for being slow. */
 static void watcher_send(watcher *w, int status) {
-  if (w->last_sent == status)
+  pl_rpc_call *call = w->call;
+  if (w->last_queued == status)
     return;
-  if (pl_rpc_call_pending(w->call) >= MAX_PENDING_UPDATES) {
-    /* on_done follows and unlinks the watcher. */
-    pl_rpc_call_finish(w->call, PL_RPC_RESOURCE_EXHAUSTED,
-                       "health watcher reads too slowly: %d updates unread", MAX_PENDING_UPDATES);
-    return;
+  if (pl_rpc_call_discard_queued(call) > 0) {
+    w->last_queued = w->prev_queued;
+    if (w->last_queued == status)
+      return;
   }
   Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
   resp.status = status;
-  /* Nothing touches `w` after the send: the watcher is gone once on_done has run. A failed
-   * send ends the call, so recording the status first loses nothing. */
-  pl_rpc_call *call = w->call;
-  w->last_sent = status;
   int rv = pl_rpc_call_send(call, &resp.base);
-  if (rv != 0 && rv != PL_ERR_CLOSED)
-    pl_rpc_call_finish(call, PL_RPC_INTERNAL, "health update not sent: %s", pl_strerror(rv));
-  /* PL_ERR_CLOSED: the call is ending and on_done will unlink the watcher. */
+  if (rv == 0) {
+    w->prev_queued = w->last_queued;
+    w->last_queued = status;
+    return;
+  }
+  /* PL_ERR_CLOSED: the call is ending and on_done will unlink the watcher. Anything else ends
+   * the stream, with the reason, rather than leave the client believing a stale status; FULL
+   * only happens with a send-queue limit of 1. Nothing touches `w` after finishing: the watcher
+   * is gone once on_done has run. */
+  if (rv != PL_ERR_CLOSED)
+    pl_rpc_call_finish(call, rv == PL_ERR_FULL ? PL_RPC_RESOURCE_EXHAUSTED : PL_RPC_INTERNAL,
+                       "health update not sent: %s", pl_strerror(rv));
 }
 
 void pl_health_set(pl_health *h, const char *service, int serving) {
@@ -206,7 +214,7 @@ static void watch_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, voi
   }
   w->call = call;
   w->service = service;
-  w->last_sent = -1;
+  w->last_queued = w->prev_queued = -1;
   w->next = h->watchers;
   if (h->watchers != NULL)
     h->watchers->prev = w;

@@ -5,18 +5,8 @@
 #include "control/rpc/reflection.h"
 #include "control/rpc/reflection_int.h"
 
-/* A client that keeps asking without reading the answers must not grow our write queue without
- * bound; past this many unsent answers its stream is ended. */
-#define MAX_PENDING_ANSWERS 64
-
 static void info_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   const pl_reflection *r = data;
-  if (pl_rpc_call_pending(call) >= MAX_PENDING_ANSWERS) {
-    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
-                       "reflection client reads too slowly: %d answers unread",
-                       MAX_PENDING_ANSWERS);
-    return;
-  }
   Grpc__Reflection__V1__ServerReflectionResponse *resp;
   int rv =
       pl_reflection_answer(r, (const Grpc__Reflection__V1__ServerReflectionRequest *)msg, &resp);
@@ -26,7 +16,13 @@ static void info_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void
   }
   rv = pl_rpc_call_send(call, &resp->base);
   pl_reflection_response_free(resp);
-  if (rv != 0 && rv != PL_ERR_CLOSED)
+  /* A client that keeps asking without reading the answers fills the send queue; an answer
+   * cannot be skipped (each request gets one), so its stream ends. */
+  if (rv == PL_ERR_FULL)
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
+                       "reflection client reads too slowly: %zu answers unread",
+                       pl_rpc_call_send_limit(call));
+  else if (rv != 0 && rv != PL_ERR_CLOSED)
     pl_rpc_call_finish(call, PL_RPC_INTERNAL, "reflection answer not sent: %s", pl_strerror(rv));
 }
 

@@ -43,6 +43,12 @@ typedef enum {
 /* "OK", "INVALID_ARGUMENT", ... */
 const char *pl_rpc_status_name(pl_rpc_status code);
 
+/* Every call, server or client side, has one bounded send queue: at most this many messages
+ * pending (queued and not yet sent, the one in flight included) unless the server config or
+ * the call sets another limit. A send beyond it is refused with PL_ERR_FULL and queues nothing;
+ * what that means for a stream is its owner's decision (docs/rpc.md lists each stream's). */
+#define PL_RPC_SEND_QUEUE_DEFAULT 1024
+
 typedef enum {
   PL_RPC_UNARY,
   PL_RPC_SERVER_STREAMING,
@@ -85,6 +91,7 @@ typedef struct pl_rpc_server_config {
   const char *token;        /* when set, every call must carry "authorization: Bearer <token>" or
                              * gets UNAUTHENTICATED. NULL: the listen address must be loopback. */
   size_t max_message_bytes; /* receive limit; 0 means 4 MiB. Larger → RESOURCE_EXHAUSTED */
+  size_t send_queue_limit;  /* each call's send-queue limit; 0 means PL_RPC_SEND_QUEUE_DEFAULT */
   /* FileDescriptorSet (with imports) served by reflection; usually pl_descriptor_set. */
   const uint8_t *descriptor_set;
   size_t descriptor_set_len;
@@ -111,7 +118,8 @@ void pl_rpc_server_shutdown(pl_rpc_server *server, uint64_t grace_ms, void (*don
                             void *arg);
 
 /* Queues `msg` on the call's write queue (the library keeps one SEND_MESSAGE in flight).
- * Returns 0, PL_ERR_CLOSED (call already finished or cancelled), PL_ERR_NOMEM. */
+ * Returns 0, PL_ERR_FULL (pl_rpc_call_send_limit messages pending already: nothing queued, the
+ * call stays open), PL_ERR_CLOSED (call already finished or cancelled), PL_ERR_NOMEM. */
 int pl_rpc_call_send(pl_rpc_call *call, const ProtobufCMessage *msg);
 
 /* Ends the call with `code` and a human-readable message (printf format; may be NULL) after
@@ -119,15 +127,22 @@ int pl_rpc_call_send(pl_rpc_call *call, const ProtobufCMessage *msg);
 int pl_rpc_call_finish(pl_rpc_call *call, pl_rpc_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* pl_rpc_call_send(msg) then pl_rpc_call_finish(OK). */
+/* pl_rpc_call_send(msg) then pl_rpc_call_finish(OK); returns what the failing one returned. */
 int pl_rpc_call_reply(pl_rpc_call *call, const ProtobufCMessage *msg);
 
 void pl_rpc_call_set_data(pl_rpc_call *call, void *data);
 void *pl_rpc_call_data(const pl_rpc_call *call);
 /* The client's address as gRPC reports it, e.g. "ipv4:127.0.0.1:54321". */
 const char *pl_rpc_call_peer(const pl_rpc_call *call);
-/* Number of messages queued and not yet sent (for back-pressure on streams). */
+/* Number of messages queued and not yet sent, the one in flight included. */
 size_t pl_rpc_call_pending(const pl_rpc_call *call);
+/* The call's send-queue limit: the server config's unless set for this call. */
+size_t pl_rpc_call_send_limit(const pl_rpc_call *call);
+/* Sets this call's limit (0: back to the server's). Messages already queued stay queued. */
+void pl_rpc_call_set_send_limit(pl_rpc_call *call, size_t limit);
+/* Drops the messages still waiting behind the one in flight (for streams where only the newest
+ * message matters, e.g. a status). Returns how many; 0 once the call is finishing or over. */
+size_t pl_rpc_call_discard_queued(pl_rpc_call *call);
 
 /* ------------------------------------------------------------------------------------------
  * Client
@@ -157,8 +172,15 @@ void pl_rpc_channel_free(pl_rpc_channel *channel);
 int pl_rpc_client_call_start(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
                              const char *method_path, const ProtobufCMessageDescriptor *response,
                              const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms);
-/* Queues a request message. Returns 0, PL_ERR_CLOSED, PL_ERR_NOMEM. */
+/* Queues a request message. Returns 0, PL_ERR_FULL (pl_rpc_client_call_send_limit messages
+ * pending already: nothing queued, the call goes on), PL_ERR_CLOSED, PL_ERR_NOMEM. */
 int pl_rpc_client_call_send(pl_rpc_client_call *call, const ProtobufCMessage *msg);
+/* Number of request messages queued and not yet sent, the one in flight included. */
+size_t pl_rpc_client_call_pending(const pl_rpc_client_call *call);
+/* The call's send-queue limit: PL_RPC_SEND_QUEUE_DEFAULT unless set for this call. */
+size_t pl_rpc_client_call_send_limit(const pl_rpc_client_call *call);
+/* Sets this call's limit (0: back to the default). Messages already queued stay queued. */
+void pl_rpc_client_call_set_send_limit(pl_rpc_client_call *call, size_t limit);
 /* Half-closes after queued messages are sent. */
 int pl_rpc_client_call_close_send(pl_rpc_client_call *call);
 /* Cancels; on_status follows with CANCELLED (or the status that raced it). */

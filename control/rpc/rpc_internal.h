@@ -72,6 +72,7 @@ int pl_rpc__metadata_equals(const grpc_metadata_array *md, const char *key, cons
 typedef struct pl_rpc__call_env {
   pl_rpc__runtime *rt;
   const char *authorization; /* the required "Bearer <token>"; NULL: no check */
+  size_t send_limit;         /* each call's send-queue limit (the server config's) */
   /* Called on the loop thread after the call is freed. */
   void (*on_freed)(void *server);
   void *server;
@@ -102,7 +103,9 @@ pl_rpc__runtime *pl_rpc__channel_runtime(const pl_rpc_channel *ch);
 const char *pl_rpc__channel_authorization(const pl_rpc_channel *ch);
 
 /* Write queue (sendq.c): packed messages waiting, in order, for their SEND_MESSAGE, and the one
- * in flight (the core allows one per call). */
+ * in flight (the core allows one per call). Bounded: at `limit` messages pending (the one in
+ * flight included) a push is refused, so a peer that reads slowly cannot make us buffer without
+ * bound. */
 typedef struct pl_rpc__sendq_item {
   grpc_byte_buffer *bb;
   struct pl_rpc__sendq_item *next;
@@ -111,14 +114,17 @@ typedef struct pl_rpc__sendq_item {
 typedef struct pl_rpc__sendq {
   pl_rpc__sendq_item *head, *tail;
   size_t count;               /* waiting, not counting the one in flight */
+  size_t limit;               /* most messages pending; 0 means PL_RPC_SEND_QUEUE_DEFAULT */
   grpc_byte_buffer *inflight; /* handed to a SEND_MESSAGE op, not completed yet */
 } pl_rpc__sendq;
 
 /* Wraps bb in an item (taking it; destroyed when allocation fails, NULL is returned). */
 pl_rpc__sendq_item *pl_rpc__sendq_item_new(grpc_byte_buffer *bb);
-/* Appends an item made by pl_rpc__sendq_item_new; cannot fail. */
+/* Appends an item made by pl_rpc__sendq_item_new, whatever the limit; cannot fail. For the one
+ * request of a unary call, queued before anything else. */
 void pl_rpc__sendq_append(pl_rpc__sendq *q, pl_rpc__sendq_item *item);
-/* item_new + append. Returns 0 or PL_ERR_NOMEM (bb destroyed). */
+/* item_new + append, within the limit. Takes bb in every case (destroyed on failure).
+ * Returns 0, PL_ERR_FULL (limit reached), PL_ERR_NOMEM (bb NULL or no memory). */
 int pl_rpc__sendq_push(pl_rpc__sendq *q, grpc_byte_buffer *bb);
 /* Moves the oldest waiting message in flight and returns it for the SEND_MESSAGE op (NULL when
  * none waits). Call only when nothing is in flight. */
@@ -127,6 +133,10 @@ grpc_byte_buffer *pl_rpc__sendq_next(pl_rpc__sendq *q);
 void pl_rpc__sendq_sent(pl_rpc__sendq *q);
 /* Messages not yet sent, including the one in flight. */
 size_t pl_rpc__sendq_pending(const pl_rpc__sendq *q);
+/* The limit in force (the default when none was set). */
+size_t pl_rpc__sendq_limit(const pl_rpc__sendq *q);
+/* Destroys the waiting messages, not the one in flight. Returns how many. */
+size_t pl_rpc__sendq_discard(pl_rpc__sendq *q);
 /* Destroys every message, waiting or in flight. */
 void pl_rpc__sendq_clear(pl_rpc__sendq *q);
 

@@ -19,7 +19,12 @@ int pl_rpc__parse_hostport(const char *s, int *ploopback);
 int pl_rpc__wire_check(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc);
 
 /* Queues `len` raw bytes as one request message, bypassing protobuf-c: how a test sends bytes
- * that do not parse. Returns 0, PL_ERR_CLOSED, PL_ERR_NOMEM. */
+ * that do not parse. Returns 0, PL_ERR_FULL, PL_ERR_CLOSED, PL_ERR_NOMEM. */
 int pl_rpc__client_call_send_raw(pl_rpc_client_call *call, const void *data, size_t len);
+
+/* paused = 1: after the message now awaited, the call stops asking gRPC for responses, so the
+ * server's messages back up in HTTP/2 flow control as behind a client that reads slowly.
+ * paused = 0 reads again. */
+void pl_rpc__client_call_pause_recv(pl_rpc_client_call *call, int paused);
 
 #endif

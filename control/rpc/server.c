@@ -124,6 +124,7 @@ int pl_rpc_server_new(pl_rpc_server **pserver, uv_loop_t *loop, const pl_rpc_ser
   s->grace.data = s;
   s->env.rt = s->rt;
   s->env.authorization = s->authorization;
+  s->env.send_limit = cfg->send_queue_limit ? cfg->send_queue_limit : PL_RPC_SEND_QUEUE_DEFAULT;
   s->env.on_freed = on_call_freed;
   s->env.server = s;
   *pserver = s;

@@ -145,6 +145,7 @@ void pl_rpc__server_call_begin(const pl_rpc__call_env *env, grpc_call *gcall,
   grpc_metadata_array_init(md);
   c->details = grpc_empty_slice();
   c->peer = grpc_call_get_peer(gcall);
+  c->sendq.limit = env->send_limit;
   pl_rpc__tag_init(&c->close_tag, env->rt, on_close);
   pl_rpc__tag_init(&c->recv_tag, env->rt, on_recv);
   pl_rpc__tag_init(&c->send_tag, env->rt, on_send);
@@ -268,4 +269,20 @@ const char *pl_rpc_call_peer(const pl_rpc_call *call) {
 
 size_t pl_rpc_call_pending(const pl_rpc_call *call) {
   return pl_rpc__sendq_pending(&call->sendq);
+}
+
+size_t pl_rpc_call_send_limit(const pl_rpc_call *call) {
+  return pl_rpc__sendq_limit(&call->sendq);
+}
+
+void pl_rpc_call_set_send_limit(pl_rpc_call *call, size_t limit) {
+  call->sendq.limit = limit ? limit : call->env.send_limit;
+}
+
+size_t pl_rpc_call_discard_queued(pl_rpc_call *call) {
+  /* Once finishing, the status waits for the queued messages: they are what the handler said
+   * last, and dropping them now would change the stream's end. */
+  if (call->closed || call->finishing)
+    return 0;
+  return pl_rpc__sendq_discard(&call->sendq);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "control/common/err.h"
+#include "tests/unit/common/check.h"
 
 void fake_call_init(pl_rpc_call *call) {
   memset(call, 0, sizeof(*call));
@@ -22,6 +23,8 @@ int pl_rpc_call_send(pl_rpc_call *call, const ProtobufCMessage *msg) {
     return PL_ERR_CLOSED;
   if (call->send_error != 0)
     return call->send_error;
+  if (call->pending >= pl_rpc_call_send_limit(call))
+    return PL_ERR_FULL;
   if (call->n_sent == sizeof(call->sent) / sizeof(call->sent[0]))
     abort(); /* a test that sends this much is broken */
   size_t len = protobuf_c_message_get_packed_size(msg);
@@ -31,6 +34,8 @@ int pl_rpc_call_send(pl_rpc_call *call, const ProtobufCMessage *msg) {
   protobuf_c_message_pack(msg, buf);
   call->sent[call->n_sent] = buf;
   call->sent_len[call->n_sent++] = len;
+  if (call->hold)
+    call->pending++;
   return 0;
 }
 
@@ -69,4 +74,24 @@ const char *pl_rpc_call_peer(const pl_rpc_call *call) {
 
 size_t pl_rpc_call_pending(const pl_rpc_call *call) {
   return call->pending;
+}
+
+size_t pl_rpc_call_send_limit(const pl_rpc_call *call) {
+  return call->send_limit ? call->send_limit : PL_RPC_SEND_QUEUE_DEFAULT;
+}
+
+void pl_rpc_call_set_send_limit(pl_rpc_call *call, size_t limit) {
+  call->send_limit = limit;
+}
+
+size_t pl_rpc_call_discard_queued(pl_rpc_call *call) {
+  if (call->closed || call->finished || !call->hold || call->pending < 2)
+    return 0;
+  size_t n = call->pending - 1;
+  CHECK(n <= call->n_sent);
+  for (size_t i = call->n_sent - n; i < call->n_sent; i++)
+    free(call->sent[i]);
+  call->n_sent -= n;
+  call->pending = 1;
+  return n;
 }

@@ -3,7 +3,10 @@
 
 /* A stand-in for the call half of control/rpc/rpc.h, so handlers (health, reflection) can be
  * driven directly: no gRPC, no sockets, no loop. The test plays the library: it calls a
- * method's on_request / on_half_close / on_done itself and inspects what was sent. */
+ * method's on_request / on_half_close / on_done itself and inspects what was sent. The send
+ * queue is modelled as far as handlers can see it: sends at `pending` >= the limit fail with
+ * PL_ERR_FULL, and with `hold` set the last `pending` - 1 messages of `sent` are the ones
+ * waiting behind the one in flight, which pl_rpc_call_discard_queued drops. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,9 +15,11 @@
 
 struct pl_rpc_call {
   void *data;
-  int closed;     /* set by the test: sends fail with PL_ERR_CLOSED as after a cancel */
-  size_t pending; /* what pl_rpc_call_pending reports (unsent messages) */
-  int send_error; /* set by the test: sends fail with this code instead of queueing */
+  int closed;        /* set by the test: sends fail with PL_ERR_CLOSED as after a cancel */
+  size_t pending;    /* what pl_rpc_call_pending reports (unsent messages, one in flight) */
+  int hold;          /* set by the test: sent messages stay unsent, each adding one to pending */
+  size_t send_limit; /* what pl_rpc_call_send_limit reports; 0: PL_RPC_SEND_QUEUE_DEFAULT */
+  int send_error;    /* set by the test: sends fail with this code instead of queueing */
   int finished;
   pl_rpc_status code;
   char message[512];

@@ -137,10 +137,28 @@ static void test_watch(void) {
   CHECK(pl_health_watchers(h) == 2);
   pl_health_set(h, "peerlink.v1.Agent", 0);
 
-  /* A client that reads nothing: its stream is ended instead of queueing forever. */
-  other.pending = 64;
+  /* A client that reads nothing while the status flaps: a status waiting behind the one in
+   * flight is replaced by the newer one, so two messages are pending at most, the newest is
+   * what the client reads next, and the stream stays open. */
+  other.hold = 1;
+  other.pending = 1; /* SERVICE_UNKNOWN still in flight */
+  for (int i = 0; i < 5000; i++)
+    pl_health_set(h, "x.Y", i % 2);
+  CHECK(!other.finished && other.pending == 2 && other.n_sent == 2);
+  CHECK(sent_status(&other, 1) == SERVING);
+  /* SERVING went out and is in flight; NOT_SERVING waits, then SERVING again replaces it
+   * with nothing: the client's last status is already SERVING. */
+  other.pending = 1;
+  pl_health_set(h, "x.Y", 0);
+  CHECK(other.n_sent == 3 && sent_status(&other, 2) == NOT_SERVING);
   pl_health_set(h, "x.Y", 1);
-  CHECK(other.finished && other.code == PL_RPC_RESOURCE_EXHAUSTED && other.n_sent == 1);
+  CHECK(other.n_sent == 2 && other.pending == 1 && !other.finished);
+  /* Only a queue that cannot hold one message behind the one in flight ends the stream, and
+   * says why. */
+  other.send_limit = 1;
+  pl_health_set(h, "x.Y", 0);
+  CHECK(other.finished && other.code == PL_RPC_RESOURCE_EXHAUSTED);
+  CHECK_STR_CONTAINS(other.message, "queue full");
   end(h, "Watch", &other, 1);
 
   /* A send failing for another reason ends the stream with INTERNAL. */

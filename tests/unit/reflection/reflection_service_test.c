@@ -57,7 +57,7 @@ static void test_stream(const pl_rpc_service *svc) {
 
   /* A client that stops reading is cut off rather than buffered without limit. */
   fake_call_init(&call);
-  call.pending = 64;
+  call.pending = PL_RPC_SEND_QUEUE_DEFAULT;
   send_request(svc, &call, "peerlink.v1.Agent");
   CHECK(call.n_sent == 0 && call.finished && call.code == PL_RPC_RESOURCE_EXHAUSTED);
   fake_call_clear(&call);

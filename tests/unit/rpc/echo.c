@@ -68,14 +68,30 @@ static void count_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *
   const Peerlink__V1__GetStatusResponse *req = (const Peerlink__V1__GetStatusResponse *)msg;
   st->requests++;
   state_of(call, st);
-  for (uint64_t i = 0; i < req->uptime_seconds; i++) {
-    Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-    ev.unix_ms = (int64_t)i;
-    CHECK(pl_rpc_call_send(call, &ev.base) == 0);
+  size_t server_limit = pl_rpc_call_send_limit(call);
+  if (strncmp(req->name, "limit=", 6) == 0) {
+    pl_rpc_call_set_send_limit(call, strtoul(req->name + 6, NULL, 10));
+    pl_rpc_call_set_send_limit(call, 0);
+    CHECK(pl_rpc_call_send_limit(call) == server_limit);
+    pl_rpc_call_set_send_limit(call, strtoul(req->name + 6, NULL, 10));
   }
-  /* At most one message is handed to gRPC at a time; the rest wait in the queue. */
-  CHECK(pl_rpc_call_pending(call) == req->uptime_seconds);
-  CHECK(pl_rpc_call_finish(call, PL_RPC_OK, "counted %d", (int)req->uptime_seconds) == 0);
+  uint64_t sent = 0;
+  for (; sent < req->uptime_seconds; sent++) {
+    Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+    ev.unix_ms = (int64_t)sent;
+    int rv = pl_rpc_call_send(call, &ev.base);
+    if (rv == PL_ERR_FULL) {
+      /* Refused without queueing, and the call goes on: the queue holds exactly the limit. */
+      CHECK(pl_rpc_call_pending(call) == pl_rpc_call_send_limit(call));
+      CHECK(pl_rpc_call_send(call, &ev.base) == PL_ERR_FULL);
+      st->count_full++;
+      break;
+    }
+    CHECK(rv == 0);
+  }
+  /* Nothing completes during a handler: every message is still pending. */
+  CHECK(pl_rpc_call_pending(call) == sent);
+  CHECK(pl_rpc_call_finish(call, PL_RPC_OK, "counted %d", (int)sent) == 0);
 }
 
 static void sum_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
@@ -121,6 +137,15 @@ static void hang_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
     st->on_hang(st, call, st->hook_arg);
 }
 
+static void flood_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
+  echo_state *st = data;
+  (void)msg;
+  st->requests++;
+  state_of(call, st);
+  CHECK(st->on_flood != NULL);
+  st->on_flood(st, call, st->hook_arg);
+}
+
 #define REQ &peerlink__v1__get_status_response__descriptor
 #define EV &peerlink__v1__event__descriptor
 
@@ -130,6 +155,7 @@ static const pl_rpc_method methods[] = {
     {"Sum", PL_RPC_CLIENT_STREAMING, EV, EV, sum_request, sum_half_close, on_done},
     {"Chat", PL_RPC_BIDI_STREAMING, EV, EV, chat_request, chat_half_close, on_done},
     {"Hang", PL_RPC_SERVER_STREAMING, REQ, EV, hang_request, NULL, on_done},
+    {"Flood", PL_RPC_SERVER_STREAMING, REQ, REQ, flood_request, NULL, on_done},
 };
 
 void echo_state_init(echo_state *st) {

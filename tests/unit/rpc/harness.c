@@ -79,6 +79,7 @@ static void rec_on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg
   } else if (msg->descriptor == &peerlink__v1__get_status_response__descriptor) {
     const Peerlink__V1__GetStatusResponse *resp = (const Peerlink__V1__GetStatusResponse *)msg;
     snprintf(r->name, sizeof(r->name), "%s", resp->name);
+    r->last_uptime = resp->uptime_seconds;
   }
   r->n_messages++;
 }

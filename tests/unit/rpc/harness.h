@@ -39,8 +39,9 @@ typedef struct recorder {
   harness *h;
   int n_messages;
   int64_t last_unix_ms;
-  int in_order;  /* Event.unix_ms went 0, 1, 2, ... */
-  char name[64]; /* GetStatusResponse.name of the last message */
+  int in_order;         /* Event.unix_ms went 0, 1, 2, ... */
+  char name[64];        /* GetStatusResponse.name of the last message */
+  uint64_t last_uptime; /* GetStatusResponse.uptime_seconds of the last message */
   int got_status;
   pl_rpc_status code;
   char message[256];

@@ -17,8 +17,10 @@ static void stop(recorder *r) {
 static void test_server_streaming(void) {
   harness h;
   recorder r;
+  /* 5000 messages queued in one go: exactly as many as this server's send queue takes. */
+  pl_rpc_server_config cfg = {.listen = "127.0.0.1:0", .send_queue_limit = 5000};
   harness_init(&h, "server streaming", 60000);
-  harness_start_server(&h, NULL);
+  harness_start_server(&h, &cfg);
   harness_open_channel(&h, NULL);
   recorder_init(&r, &h, stop);
   Peerlink__V1__GetStatusResponse req = PEERLINK__V1__GET_STATUS_RESPONSE__INIT;
@@ -28,7 +30,7 @@ static void test_server_streaming(void) {
   harness_run(&h);
   CHECK(r.got_status && r.code == PL_RPC_OK && strcmp(r.message, "counted 5000") == 0);
   CHECK(r.n_messages == 5000 && r.in_order && r.last_unix_ms == 4999);
-  CHECK(h.echo.done == 1 && h.echo.done_cancelled == 0);
+  CHECK(h.echo.done == 1 && h.echo.done_cancelled == 0 && h.echo.count_full == 0);
 }
 
 static void send_event(pl_rpc_client_call *call, int64_t v) {
