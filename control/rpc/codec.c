@@ -23,7 +23,7 @@ ProtobufCMessage *pl_rpc__unpack(grpc_byte_buffer *bb, const ProtobufCMessageDes
   grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
   grpc_byte_buffer_reader_destroy(&reader);
   ProtobufCMessage *msg = NULL;
-  if (pl_rpc__wire_check(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), desc) == 0)
+  if (pl_rpc__pbcheck_message(GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), desc) == 0)
     msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
   grpc_slice_unref(all);
   return msg;

@@ -56,7 +56,7 @@ void pl_rpc__start_batch(grpc_call *call, const grpc_op *ops, size_t nops, pl_rp
 
 /* Serializes `msg`. Returns NULL when out of memory. */
 grpc_byte_buffer *pl_rpc__pack(const ProtobufCMessage *msg);
-/* Parses `bb` as `desc` after the strict wire check (wire.c); free with
+/* Parses `bb` as `desc` after the strict wire-type check (pbcheck.c); free with
  * protobuf_c_message_free_unpacked. NULL if either refuses the bytes. */
 ProtobufCMessage *pl_rpc__unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc);
 /* A NUL-terminated malloc'd copy of `s` (NULL when out of memory). */

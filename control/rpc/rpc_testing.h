@@ -14,9 +14,10 @@
 int pl_rpc__parse_hostport(const char *s, int *ploopback);
 
 /* Rejects wire bytes protobuf-c would accept but misread: a known field (at any depth) whose
- * wire type cannot encode its declared type, and bytes that are not protobuf at all (wire.c).
+ * wire type cannot encode its declared type, and bytes that are not protobuf at all (pbcheck.c).
  * Returns 0 or PL_ERR_PARSE. */
-int pl_rpc__wire_check(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc);
+int pl_rpc__pbcheck_message(const uint8_t *data, size_t len,
+                            const ProtobufCMessageDescriptor *desc);
 
 /* Queues `len` raw bytes as one request message, bypassing protobuf-c: how a test sends bytes
  * that do not parse. Returns 0, PL_ERR_FULL, PL_ERR_CLOSED, PL_ERR_NOMEM. */

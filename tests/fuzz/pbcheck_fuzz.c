@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1)
     return 0;
   const ProtobufCMessageDescriptor *desc = types[data[0] % (sizeof types / sizeof types[0])];
-  if (pl_rpc__wire_check(data + 1, size - 1, desc) != 0)
+  if (pl_rpc__pbcheck_message(data + 1, size - 1, desc) != 0)
     return 0;
   ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, size - 1, data + 1);
   if (msg)

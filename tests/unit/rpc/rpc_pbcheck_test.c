@@ -13,7 +13,7 @@
 #define DP &google__protobuf__descriptor_proto__descriptor
 
 static int chk(const ProtobufCMessageDescriptor *d, const uint8_t *b, size_t n) {
-  return pl_rpc__wire_check(b, n, d);
+  return pl_rpc__pbcheck_message(b, n, d);
 }
 
 static void test_scalars(void) {

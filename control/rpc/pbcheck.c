@@ -97,6 +97,7 @@ static int check(const uint8_t *p, const uint8_t *end, const ProtobufCMessageDes
   return 0;
 }
 
-int pl_rpc__wire_check(const uint8_t *data, size_t len, const ProtobufCMessageDescriptor *desc) {
+int pl_rpc__pbcheck_message(const uint8_t *data, size_t len,
+                            const ProtobufCMessageDescriptor *desc) {
   return check(data, data + len, desc, 0);
 }
