@@ -65,8 +65,12 @@ int pl_identity_id_from_public_key(char out[PL_IDENTITY_ID_LEN + 1], const uint8
 #define PL_IDENTITY_SIG_MAX 80
 
 /* What an agent signs to register (rendezvous.proto, Hello.signature):
- * PL_IDENTITY_REGISTER_CONTEXT || challenge nonce || the agent ID as 32 ASCII hex characters. */
+ * PL_IDENTITY_REGISTER_CONTEXT || challenge nonce || the agent ID as 32 ASCII hex characters.
+ * pl_identity_sign_register and pl_identity_verify_register are the only places that lay these
+ * bytes out, so the agent, the rendezvous and test clients cannot disagree. */
 #define PL_IDENTITY_REGISTER_CONTEXT "peerlink-register-v1"
+/* The longest challenge nonce either side accepts (the rendezvous sends 32 bytes). */
+#define PL_IDENTITY_REGISTER_NONCE_MAX 64
 
 /* Signs `msg` with the identity's private key: ECDSA P-256 over SHA-256, DER signature.
  * *psiglen is the capacity of `sig` on entry (at least PL_IDENTITY_SIG_MAX) and the signature's
@@ -81,5 +85,21 @@ int pl_identity_sign(const pl_identity *ident, const uint8_t *msg, size_t len, u
  * SubjectPublicKeyInfo), PL_ERR_INVALID (NULL argument), PL_ERR_CRYPTO. */
 int pl_identity_verify(const uint8_t *spki_der, size_t spki_len, const uint8_t *msg, size_t len,
                        const uint8_t *sig, size_t siglen);
+
+/* Signs the registration proof for `nonce` as the identity's ID (ident->id; only it and the
+ * private key are used). `sig`/`psiglen` as for pl_identity_sign. Returns 0, PL_ERR_INVALID
+ * (NULL argument, empty nonce, ID not 32 characters), PL_ERR_TOO_BIG (nonce longer than
+ * PL_IDENTITY_REGISTER_NONCE_MAX, or signature capacity too small), PL_ERR_PARSE,
+ * PL_ERR_CRYPTO. */
+int pl_identity_sign_register(const pl_identity *ident, const uint8_t *nonce, size_t noncelen,
+                              uint8_t *sig, size_t *psiglen);
+
+/* Checks a registration proof: `sig` over `nonce` and `id` (32 hex characters) under the
+ * SubjectPublicKeyInfo `spki_der`. Returns 0 when it verifies, PL_ERR_AUTH (wrong or malformed
+ * signature), PL_ERR_INVALID (NULL argument, empty nonce, ID not 32 characters),
+ * PL_ERR_TOO_BIG (nonce longer than PL_IDENTITY_REGISTER_NONCE_MAX), PL_ERR_PARSE (not a P-256
+ * SubjectPublicKeyInfo), PL_ERR_CRYPTO. */
+int pl_identity_verify_register(const uint8_t *spki_der, size_t spki_len, const uint8_t *nonce,
+                                size_t noncelen, const char *id, const uint8_t *sig, size_t siglen);
 
 #endif

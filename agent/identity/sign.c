@@ -113,3 +113,41 @@ fail_key:
   wolfCrypt_Cleanup();
   return rv;
 }
+
+#define REGISTER_CONTEXT_LEN (sizeof PL_IDENTITY_REGISTER_CONTEXT - 1)
+#define REGISTER_MSG_MAX                                                                           \
+  (REGISTER_CONTEXT_LEN + PL_IDENTITY_REGISTER_NONCE_MAX + PL_IDENTITY_ID_LEN)
+
+/* context || nonce || id into buf[REGISTER_MSG_MAX]. Returns the length, or a negative
+ * PL_ERR_INVALID / PL_ERR_TOO_BIG. */
+static int register_message(uint8_t *buf, const uint8_t *nonce, size_t noncelen, const char *id) {
+  if (nonce == NULL || noncelen == 0 || id == NULL || strlen(id) != PL_IDENTITY_ID_LEN)
+    return PL_ERR_INVALID;
+  if (noncelen > PL_IDENTITY_REGISTER_NONCE_MAX)
+    return PL_ERR_TOO_BIG;
+  memcpy(buf, PL_IDENTITY_REGISTER_CONTEXT, REGISTER_CONTEXT_LEN);
+  memcpy(buf + REGISTER_CONTEXT_LEN, nonce, noncelen);
+  memcpy(buf + REGISTER_CONTEXT_LEN + noncelen, id, PL_IDENTITY_ID_LEN);
+  return (int)(REGISTER_CONTEXT_LEN + noncelen + PL_IDENTITY_ID_LEN);
+}
+
+int pl_identity_sign_register(const pl_identity *ident, const uint8_t *nonce, size_t noncelen,
+                              uint8_t *sig, size_t *psiglen) {
+  uint8_t msg[REGISTER_MSG_MAX];
+  if (ident == NULL)
+    return PL_ERR_INVALID;
+  int n = register_message(msg, nonce, noncelen, ident->id);
+  if (n < 0)
+    return n;
+  return pl_identity_sign(ident, msg, (size_t)n, sig, psiglen);
+}
+
+int pl_identity_verify_register(const uint8_t *spki_der, size_t spki_len, const uint8_t *nonce,
+                                size_t noncelen, const char *id, const uint8_t *sig,
+                                size_t siglen) {
+  uint8_t msg[REGISTER_MSG_MAX];
+  int n = register_message(msg, nonce, noncelen, id);
+  if (n < 0)
+    return n;
+  return pl_identity_verify(spki_der, spki_len, msg, (size_t)n, sig, siglen);
+}

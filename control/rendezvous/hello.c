@@ -52,19 +52,14 @@ int pl_hello_is_signed(const Peerlink__V1__Hello *hello) {
   return hello->challenge.len > 0 || hello->signature.len > 0;
 }
 
-#define CONTEXT_LEN (sizeof PL_IDENTITY_REGISTER_CONTEXT - 1)
-#define NONCE_MAX 64
-
 int pl_hello_check_proof(const Peerlink__V1__Hello *hello, const uint8_t *nonce, size_t noncelen,
                          char *err, size_t errlen) {
-  uint8_t msg[CONTEXT_LEN + NONCE_MAX + PL_IDENTITY_ID_LEN];
   if (hello->challenge.len == 0) {
     snprintf(err, errlen, "hello.challenge: missing (a signed hello carries the nonce it signs)");
     return PL_ERR_AUTH;
   }
   /* Not constant time on purpose: the nonce is no secret, the stream was sent it. */
-  if (noncelen > NONCE_MAX || hello->challenge.len != noncelen ||
-      memcmp(hello->challenge.data, nonce, noncelen) != 0) {
+  if (hello->challenge.len != noncelen || memcmp(hello->challenge.data, nonce, noncelen) != 0) {
     snprintf(err, errlen, "hello.challenge: not the nonce this stream's Challenge carried");
     return PL_ERR_AUTH;
   }
@@ -72,12 +67,9 @@ int pl_hello_check_proof(const Peerlink__V1__Hello *hello, const uint8_t *nonce,
     snprintf(err, errlen, "hello.signature: missing");
     return PL_ERR_AUTH;
   }
-  memcpy(msg, PL_IDENTITY_REGISTER_CONTEXT, CONTEXT_LEN);
-  memcpy(msg + CONTEXT_LEN, nonce, noncelen);
-  memcpy(msg + CONTEXT_LEN + noncelen, hello->id, PL_IDENTITY_ID_LEN);
-  int rv = pl_identity_verify(hello->public_key.data, hello->public_key.len, msg,
-                              CONTEXT_LEN + noncelen + PL_IDENTITY_ID_LEN, hello->signature.data,
-                              hello->signature.len);
+  int rv =
+      pl_identity_verify_register(hello->public_key.data, hello->public_key.len, nonce, noncelen,
+                                  hello->id, hello->signature.data, hello->signature.len);
   if (rv != 0) {
     snprintf(err, errlen,
              "hello.signature: does not verify with hello.public_key (ECDSA P-256 SHA-256, DER, "

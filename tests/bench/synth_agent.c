@@ -73,9 +73,6 @@ int pl_bench_identity_make(pl_bench_identity *ids, size_t n) {
   return rv;
 }
 
-#define CONTEXT_LEN (sizeof PL_IDENTITY_REGISTER_CONTEXT - 1)
-#define NONCE_MAX 64
-
 /* Queues a Hello; signed over `nonce` when it is not NULL. */
 static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen) {
   const pl_bench_identity *ident = ag->ident;
@@ -84,7 +81,7 @@ static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen)
   Peerlink__V1__Candidate *cands[1] = {&cand};
   Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
   Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
-  uint8_t msg[CONTEXT_LEN + NONCE_MAX + PL_IDENTITY_ID_LEN], sig[PL_IDENTITY_SIG_MAX];
+  uint8_t sig[PL_IDENTITY_SIG_MAX];
   size_t siglen = sizeof sig;
 
   ep.ip = "127.0.0.1";
@@ -100,16 +97,10 @@ static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen)
   hello.n_candidates = 1;
   hello.candidates = cands;
   if (nonce) {
-    /* What identity.h says an agent signs: context || nonce || ID. */
     pl_identity view = {.private_key_der = (uint8_t *)ident->key,
                         .private_key_der_len = ident->key_len};
-    if (noncelen > NONCE_MAX)
-      return PL_ERR_INVALID;
-    memcpy(msg, PL_IDENTITY_REGISTER_CONTEXT, CONTEXT_LEN);
-    memcpy(msg + CONTEXT_LEN, nonce, noncelen);
-    memcpy(msg + CONTEXT_LEN + noncelen, ident->id, PL_IDENTITY_ID_LEN);
-    int rv =
-        pl_identity_sign(&view, msg, CONTEXT_LEN + noncelen + PL_IDENTITY_ID_LEN, sig, &siglen);
+    memcpy(view.id, ident->id, sizeof view.id);
+    int rv = pl_identity_sign_register(&view, nonce, noncelen, sig, &siglen);
     if (rv != 0)
       return rv;
     hello.challenge.data = (uint8_t *)nonce;

@@ -69,6 +69,47 @@ int main(void) {
   CHECK(pl_identity_sign(&a, NULL, 0, sig, &siglen) == 0);
   CHECK(pl_identity_verify(a.public_key_der, a.public_key_der_len, NULL, 0, sig, siglen) == 0);
 
+  /* The registration proof: the wrappers lay out context || nonce || id, as rendezvous.proto
+   * documents it for other clients, and check the nonce and the ID it claims. */
+  uint8_t nonce[32], layout[sizeof PL_IDENTITY_REGISTER_CONTEXT - 1 + 32 + PL_IDENTITY_ID_LEN];
+  for (size_t i = 0; i < sizeof nonce; i++)
+    nonce[i] = (uint8_t)(i * 7 + 1);
+  memcpy(layout, PL_IDENTITY_REGISTER_CONTEXT, sizeof PL_IDENTITY_REGISTER_CONTEXT - 1);
+  memcpy(layout + sizeof PL_IDENTITY_REGISTER_CONTEXT - 1, nonce, sizeof nonce);
+  memcpy(layout + sizeof PL_IDENTITY_REGISTER_CONTEXT - 1 + sizeof nonce, a.id, PL_IDENTITY_ID_LEN);
+  siglen = sizeof sig;
+  CHECK(pl_identity_sign_register(&a, nonce, sizeof nonce, sig, &siglen) == 0);
+  CHECK(pl_identity_verify(a.public_key_der, a.public_key_der_len, layout, sizeof layout, sig,
+                           siglen) == 0);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, nonce, sizeof nonce,
+                                    a.id, sig, siglen) == 0);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, nonce, sizeof nonce,
+                                    b.id, sig, siglen) == PL_ERR_AUTH);
+  CHECK(pl_identity_verify_register(b.public_key_der, b.public_key_der_len, nonce, sizeof nonce,
+                                    a.id, sig, siglen) == PL_ERR_AUTH);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, nonce, sizeof nonce - 1,
+                                    a.id, sig, siglen) == PL_ERR_AUTH);
+  siglen2 = sizeof sig2;
+  CHECK(pl_identity_sign(&a, layout, sizeof layout, sig2, &siglen2) == 0);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, nonce, sizeof nonce,
+                                    a.id, sig2, siglen2) == 0);
+  /* Nonces: none is refused, up to PL_IDENTITY_REGISTER_NONCE_MAX bytes are fine, more is not. */
+  uint8_t long_nonce[PL_IDENTITY_REGISTER_NONCE_MAX + 1] = {0};
+  siglen = sizeof sig;
+  CHECK(pl_identity_sign_register(&a, nonce, 0, sig, &siglen) == PL_ERR_INVALID);
+  CHECK(pl_identity_sign_register(&a, NULL, 4, sig, &siglen) == PL_ERR_INVALID);
+  CHECK(pl_identity_sign_register(&a, long_nonce, sizeof long_nonce, sig, &siglen) ==
+        PL_ERR_TOO_BIG);
+  CHECK(pl_identity_sign_register(&a, long_nonce, PL_IDENTITY_REGISTER_NONCE_MAX, sig, &siglen) ==
+        0);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, long_nonce,
+                                    PL_IDENTITY_REGISTER_NONCE_MAX, a.id, sig, siglen) == 0);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, long_nonce,
+                                    sizeof long_nonce, a.id, sig, siglen) == PL_ERR_TOO_BIG);
+  CHECK(pl_identity_verify_register(a.public_key_der, a.public_key_der_len, nonce, sizeof nonce,
+                                    "abc", sig, siglen) == PL_ERR_INVALID);
+  CHECK(pl_identity_sign_register(NULL, nonce, sizeof nonce, sig, &siglen) == PL_ERR_INVALID);
+
   pl_identity_free(&a);
   pl_identity_free(&b);
   printf("sign_test: ok\n");
