@@ -9,8 +9,7 @@
 int pl_cli_open(pl_cli *cli) {
   int rv = pl_rpc_channel_new(&cli->channel, cli->loop, cli->agent, cli->token);
   if (rv == PL_ERR_INVALID) {
-    fprintf(cli->err, "peerlinkctl: invalid %s '%s': want HOST:PORT\n", cli->agent_source,
-            cli->agent);
+    fprintf(cli->err, "peerlinkctl: invalid --agent '%s': want HOST:PORT\n", cli->agent);
     return PL_CLI_EXIT_USAGE;
   }
   if (rv != 0) {

@@ -3,9 +3,9 @@
 
 /* peerlinkctl: the command-line client of one agent's peerlink.v1.Agent API.
  *
- * main.c parses flags and runs one command on a libuv loop; call.c holds what every command
- * needs (channel, unary calls, error lines, JSON output, teardown); cmd_*.c are the commands;
- * output.c formats responses for people (no I/O besides the FILE it is given).
+ * main.c parses flags (control/common/flags) and runs one command on a libuv loop; call.c holds
+ * what every command needs (channel, unary calls, error lines, JSON output, teardown); cmd_*.c are
+ * the commands; output.c formats responses for people (no I/O besides the FILE it is given).
  *
  * Exit codes: 0 success, 1 the RPC failed (or could not start), 2 usage error. */
 
@@ -23,15 +23,14 @@ enum { PL_CLI_EXIT_OK = 0, PL_CLI_EXIT_RPC = 1, PL_CLI_EXIT_USAGE = 2 };
 typedef struct pl_cli {
   /* options */
   const char *command;
-  const char *agent;        /* HOST:PORT */
-  const char *agent_source; /* "--agent", "PEERLINK_AGENT" or "default": for error messages */
-  const char *token;        /* NULL: none */
-  int json;                 /* print proto3 JSON instead of text */
-  int emit_defaults;        /* with json: include fields holding default values */
-  uint64_t timeout_ms;      /* call deadline; 0: none */
-  int timeout_set;          /* --timeout was given */
-  int include_current;      /* watch: start with the current state */
-  const char *args[2];      /* the command's positional arguments */
+  const char *agent;   /* HOST:PORT (--agent, $PEERLINK_AGENT or the default) */
+  const char *token;   /* NULL: none */
+  int json;            /* print proto3 JSON instead of text */
+  int emit_defaults;   /* with json: include fields holding default values */
+  uint64_t timeout_ms; /* call deadline; 0: none */
+  int timeout_set;     /* --timeout was given */
+  int include_current; /* watch: start with the current state */
+  const char *args[2]; /* the command's positional arguments */
   int nargs;
 
   /* running */

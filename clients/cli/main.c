@@ -1,13 +1,14 @@
-/* peerlinkctl: flags, environment and dispatch. */
+/* peerlinkctl: flags (control/common/flags, with the environment as fallback) and dispatch. */
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clients/cli/cli.h"
+#include "control/common/flags.h"
 
 #define DEFAULT_AGENT "127.0.0.1:7700"
 #define DEFAULT_TIMEOUT_MS 10000
+#define MAX_TIMEOUT_MS (365ULL * 24 * 3600 * 1000) /* a year is plenty */
 
 enum { FLAG_CURRENT = 1 }; /* command-specific flags a command accepts */
 
@@ -33,30 +34,21 @@ static const command commands[] = {
     {"help", NULL, 0, "show this help", 0, ""},
 };
 
-static void usage(FILE *out) {
-  fputs("usage: peerlinkctl [FLAGS] COMMAND\n"
-        "\n"
-        "Controls one peerlink agent over its gRPC API (peerlink.v1.Agent).\n"
-        "\n"
-        "commands:\n",
-        out);
-  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fputs("\n"
-        "flags (before or after the command):\n"
-        "  --agent HOST:PORT  the agent's control address (env PEERLINK_AGENT;\n"
-        "                     default " DEFAULT_AGENT ")\n"
-        "  --token T          bearer token the agent requires (env PEERLINK_TOKEN)\n"
-        "  --json             print responses as proto3 JSON (watch: one object per line)\n"
-        "  --emit-defaults    with --json, also print fields that hold default values\n"
-        "  --timeout MS       deadline per call in milliseconds, 0 for none (default 10000;\n"
-        "                     watch: no deadline unless given, and reaching it ends the\n"
-        "                     watch successfully)\n"
-        "  --current          watch: start with one event describing the current state\n"
-        "  -h, --help         show this help\n"
-        "\n"
-        "exit status: 0 success, 1 the call failed, 2 usage error\n",
-        out);
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The usage text's head: pl_flags_usage adds the flags after it. */
+static void usage_head(char *buf, size_t cap) {
+  size_t n = (size_t)snprintf(buf, cap,
+                              "usage: peerlinkctl [FLAGS] COMMAND [ARGS]\n"
+                              "\n"
+                              "Controls one peerlink agent over its gRPC API (peerlink.v1.Agent).\n"
+                              "Flags may come before or after the command.\n"
+                              "\n"
+                              "commands:\n");
+  for (size_t i = 0; i < NCOMMANDS && n < cap; i++)
+    n += (size_t)snprintf(buf + n, cap - n, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  if (n < cap)
+    snprintf(buf + n, cap - n, "\nexit status: 0 success, 1 the call failed, 2 usage error");
 }
 
 static int usage_error(const char *fmt, const char *what) {
@@ -66,109 +58,79 @@ static int usage_error(const char *fmt, const char *what) {
   return PL_CLI_EXIT_USAGE;
 }
 
-static int parse_ms(const char *s, uint64_t *pms) {
-  char *end;
-  if (!*s || *s == '-' || *s == '+')
-    return -1;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end || v > 24ULL * 3600 * 1000 * 365) /* a year is plenty */
-    return -1;
-  *pms = v;
-  return 0;
-}
-
-/* Takes "--name value" or "--name=value"; returns the value or NULL if missing. */
-static const char *flag_value(int argc, char **argv, int *pi, const char *arg, size_t namelen) {
-  if (arg[namelen] == '=')
-    return arg + namelen + 1;
-  if (*pi + 1 < argc)
-    return argv[++*pi];
-  return NULL;
-}
+/* --timeout has no default: a stream has no natural deadline, a unary call has 10 s. This
+ * value, above the flag's maximum, says it was not given. */
+#define TIMEOUT_UNSET UINT64_MAX
 
 /* Returns -1 to go on, else the exit code. */
 static int parse(pl_cli *cli, int argc, char **argv, const command **pcmd) {
-  int help = 0, current = 0;
-  const char *timeout = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    size_t nl = strcspn(a, "=");
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      help = 1;
-    } else if (!strcmp(a, "--json")) {
-      cli->json = 1;
-    } else if (!strcmp(a, "--emit-defaults")) {
-      cli->emit_defaults = 1;
-    } else if (!strcmp(a, "--current")) {
-      current = 1;
-    } else if (!strncmp(a, "--agent", nl) && nl == 7) {
-      if (!(cli->agent = flag_value(argc, argv, &i, a, nl)))
-        return usage_error("flag %s needs a value", "--agent");
-      cli->agent_source = "--agent";
-    } else if (!strncmp(a, "--token", nl) && nl == 7) {
-      if (!(cli->token = flag_value(argc, argv, &i, a, nl)))
-        return usage_error("flag %s needs a value", "--token");
-    } else if (!strncmp(a, "--timeout", nl) && nl == 9) {
-      if (!(timeout = flag_value(argc, argv, &i, a, nl)))
-        return usage_error("flag %s needs a value", "--timeout");
-    } else if (a[0] == '-' && a[1]) {
-      return usage_error("unknown flag %s", a);
-    } else if (!cli->command) {
-      cli->command = a;
-    } else if (!strcmp(cli->command, "help")) {
-      /* "help status": there is one page for now */
-    } else if (cli->nargs < 2) {
-      cli->args[cli->nargs++] = a; /* checked against the command below */
-    } else {
-      fprintf(stderr, "peerlinkctl: %s: too many arguments at '%s' (see 'peerlinkctl help')\n",
-              cli->command, a);
-      return PL_CLI_EXIT_USAGE;
-    }
+  char *agent = NULL, *token = NULL, head[2048], err[256];
+  int first;
+  const pl_flag flags[] = {
+      {"agent", "PEERLINK_AGENT", PL_FLAG_HOSTPORT, &agent, DEFAULT_AGENT,
+       "the agent's control address", 0, 0, 0},
+      {"token", "PEERLINK_TOKEN", PL_FLAG_STRING, &token, NULL, "bearer token the agent requires",
+       0, 0, 0},
+      {"json", NULL, PL_FLAG_BOOL, &cli->json, NULL,
+       "print responses as proto3 JSON (watch: one object per line)", 0, 0, 0},
+      {"emit-defaults", NULL, PL_FLAG_BOOL, &cli->emit_defaults, NULL,
+       "with --json, also print fields that hold default values", 0, 0, 0},
+      {"timeout", NULL, PL_FLAG_MILLIS, &cli->timeout_ms, NULL,
+       "deadline per call, 0 for none (default 10s; watch: none, and reaching one ends it "
+       "successfully)",
+       0, MAX_TIMEOUT_MS, 0},
+      {"current", NULL, PL_FLAG_BOOL, &cli->include_current, NULL,
+       "watch: start with one event describing the current state", 0, 0, 0},
+  };
+  const size_t nflags = sizeof(flags) / sizeof(flags[0]);
+  usage_head(head, sizeof(head));
+  cli->timeout_ms = TIMEOUT_UNSET;
+  int rv = pl_flags_parse_anywhere(flags, nflags, argc, argv, &first, err, sizeof(err), head);
+  if (rv == 1)
+    return PL_CLI_EXIT_OK; /* --help printed the usage */
+  if (rv != 0) {
+    fprintf(stderr, "peerlinkctl: %s\n", err);
+    return PL_CLI_EXIT_USAGE;
   }
-  if (help || (cli->command && !strcmp(cli->command, "help"))) {
-    usage(stdout);
+  if (first < argc)
+    cli->command = argv[first++];
+  if (cli->command && !strcmp(cli->command, "help")) {
+    pl_flags_usage(stdout, flags, nflags, head); /* "help status": there is one page for now */
     return PL_CLI_EXIT_OK;
   }
   if (!cli->command) {
-    usage(stderr);
+    pl_flags_usage(stderr, flags, nflags, head);
     return PL_CLI_EXIT_USAGE;
   }
-  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+  for (size_t i = 0; i < NCOMMANDS; i++)
     if (!strcmp(commands[i].name, cli->command))
       *pcmd = &commands[i];
   if (!*pcmd)
     return usage_error("unknown command '%s'", cli->command);
-  if (cli->nargs != (*pcmd)->nargs) {
-    if ((*pcmd)->nargs == 0)
-      fprintf(stderr, "peerlinkctl: %s takes no arguments, got '%s' (see 'peerlinkctl help')\n",
-              cli->command, cli->args[0]);
-    else
-      fprintf(stderr, "peerlinkctl: usage: peerlinkctl %s %s\n", cli->command, (*pcmd)->argnames);
+  cli->nargs = argc - first;
+  if (cli->nargs > (*pcmd)->nargs && (*pcmd)->nargs == 0) {
+    fprintf(stderr, "peerlinkctl: %s takes no arguments, got '%s' (see 'peerlinkctl help')\n",
+            cli->command, argv[first]);
     return PL_CLI_EXIT_USAGE;
   }
-  if (current && !((*pcmd)->flags & FLAG_CURRENT))
+  if (cli->nargs > (*pcmd)->nargs) {
+    fprintf(stderr, "peerlinkctl: %s: too many arguments at '%s' (see 'peerlinkctl help')\n",
+            cli->command, argv[first + (*pcmd)->nargs]);
+    return PL_CLI_EXIT_USAGE;
+  }
+  if (cli->nargs != (*pcmd)->nargs) {
+    fprintf(stderr, "peerlinkctl: usage: peerlinkctl %s %s\n", cli->command, (*pcmd)->argnames);
+    return PL_CLI_EXIT_USAGE;
+  }
+  for (int i = 0; i < cli->nargs; i++)
+    cli->args[i] = argv[first + i];
+  if (cli->include_current && !((*pcmd)->flags & FLAG_CURRENT))
     return usage_error("flag --current does not apply to %s", cli->command);
-  cli->include_current = current;
-  if (timeout) {
-    if (parse_ms(timeout, &cli->timeout_ms) != 0)
-      return usage_error("invalid --timeout '%s': want milliseconds", timeout);
-    cli->timeout_set = 1;
-  } else if (strcmp(cli->command, "watch")) {
-    cli->timeout_ms = DEFAULT_TIMEOUT_MS; /* a stream has no natural deadline */
-  }
-  if (cli->agent && !*cli->agent)
-    return usage_error("flag %s needs a value", "--agent");
-  if (!cli->agent && (cli->agent = getenv("PEERLINK_AGENT")) && *cli->agent)
-    cli->agent_source = "PEERLINK_AGENT";
-  if (!cli->agent || !*cli->agent) {
-    cli->agent = DEFAULT_AGENT;
-    cli->agent_source = "default";
-  }
-  if (!cli->token)
-    cli->token = getenv("PEERLINK_TOKEN");
-  if (cli->token && !*cli->token)
-    cli->token = NULL;
+  cli->timeout_set = cli->timeout_ms != TIMEOUT_UNSET;
+  if (!cli->timeout_set)
+    cli->timeout_ms = strcmp(cli->command, "watch") ? DEFAULT_TIMEOUT_MS : 0;
+  cli->agent = agent;
+  cli->token = token && *token ? token : NULL;
   return -1;
 }
 

@@ -139,10 +139,9 @@ static const pl_flag *find_flag(const pl_flag *flags, size_t n, const char *name
   return NULL;
 }
 
-int pl_flags_parse(const pl_flag *flags, size_t nflags, int argc, char **argv,
-                   int *pfirst_positional, char *err, size_t errlen, const char *usage_head) {
+/* Defaults first, then the environment; the command line overrides both. */
+static int apply_defaults(const pl_flag *flags, size_t nflags, char *err, size_t errlen) {
   int rv;
-  /* Defaults first, then the environment, then the command line overrides both. */
   for (size_t i = 0; i < nflags; i++) {
     const pl_flag *f = &flags[i];
     if (f->def && (rv = set_value(f, f->def, 0, err, errlen)) != 0)
@@ -154,6 +153,47 @@ int pl_flags_parse(const pl_flag *flags, size_t nflags, int argc, char **argv,
       return rv;
     }
   }
+  return 0;
+}
+
+/* argv[*pi] is a flag: sets it, taking its value from the next argument when it has no "=".
+ * Returns 0, 1 after printing the usage for --help, or PL_ERR_INVALID. */
+static int parse_flag(const pl_flag *flags, size_t nflags, int argc, char **argv, int *pi,
+                      char *err, size_t errlen, const char *usage_head) {
+  const char *a = argv[*pi];
+  if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    pl_flags_usage(stdout, flags, nflags, usage_head);
+    return 1;
+  }
+  if (a[1] != '-') {
+    snprintf(err, errlen, "unknown flag %s (see --help)", a);
+    return PL_ERR_INVALID;
+  }
+  const char *name = a + 2, *eq = strchr(name, '=');
+  size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+  const pl_flag *f = find_flag(flags, nflags, name, nlen);
+  if (f == NULL) {
+    snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)nlen, name);
+    return PL_ERR_INVALID;
+  }
+  const char *val = eq ? eq + 1 : NULL;
+  if (val == NULL && f->type == PL_FLAG_BOOL)
+    val = "true";
+  if (val == NULL) {
+    if (*pi + 1 >= argc) {
+      snprintf(err, errlen, "--%s needs a value", f->name);
+      return PL_ERR_INVALID;
+    }
+    val = argv[++*pi];
+  }
+  return set_value(f, val, 0, err, errlen);
+}
+
+int pl_flags_parse(const pl_flag *flags, size_t nflags, int argc, char **argv,
+                   int *pfirst_positional, char *err, size_t errlen, const char *usage_head) {
+  int rv = apply_defaults(flags, nflags, err, errlen);
+  if (rv != 0)
+    return rv;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -161,34 +201,58 @@ int pl_flags_parse(const pl_flag *flags, size_t nflags, int argc, char **argv,
       i++;
       break;
     }
-    if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+    if (strcmp(a, "-h") != 0 && (strncmp(a, "--", 2) != 0 || a[2] == '\0'))
       break; /* first positional argument: the rest belongs to the command */
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      pl_flags_usage(stdout, flags, nflags, usage_head);
-      return 1;
-    }
-    const char *name = a + 2, *eq = strchr(name, '=');
-    size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-    const pl_flag *f = find_flag(flags, nflags, name, nlen);
-    if (f == NULL) {
-      snprintf(err, errlen, "unknown flag --%.*s (see --help)", (int)nlen, name);
-      return PL_ERR_INVALID;
-    }
-    const char *val = eq ? eq + 1 : NULL;
-    if (val == NULL && f->type == PL_FLAG_BOOL)
-      val = "true";
-    if (val == NULL) {
-      if (i + 1 >= argc) {
-        snprintf(err, errlen, "--%s needs a value", f->name);
-        return PL_ERR_INVALID;
-      }
-      val = argv[++i];
-    }
-    if ((rv = set_value(f, val, 0, err, errlen)) != 0)
+    if ((rv = parse_flag(flags, nflags, argc, argv, &i, err, errlen, usage_head)) != 0)
       return rv;
   }
   *pfirst_positional = i;
   return 0;
+}
+
+int pl_flags_parse_anywhere(const pl_flag *flags, size_t nflags, int argc, char **argv,
+                            int *pfirst_positional, char *err, size_t errlen,
+                            const char *usage_head) {
+  int rv = apply_defaults(flags, nflags, err, errlen);
+  if (rv != 0 || argc < 1) {
+    *pfirst_positional = argc;
+    return rv;
+  }
+  /* argv[0], the flags with their values (and "--"), then the positional arguments. */
+  char **sorted = malloc((size_t)argc * sizeof(*sorted));
+  char **pos = malloc((size_t)argc * sizeof(*pos));
+  int nsorted = 0, npos = 0;
+  if (sorted == NULL || pos == NULL) {
+    snprintf(err, errlen, "out of memory");
+    rv = PL_ERR_NOMEM;
+    goto out;
+  }
+  sorted[nsorted++] = argv[0];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      sorted[nsorted++] = argv[i]; /* kept, so argc still counts the arguments */
+      while (++i < argc)
+        pos[npos++] = argv[i];
+      break;
+    }
+    if (a[0] != '-' || a[1] == '\0') {
+      pos[npos++] = argv[i];
+      continue;
+    }
+    int start = i;
+    if ((rv = parse_flag(flags, nflags, argc, argv, &i, err, errlen, usage_head)) != 0)
+      goto out;
+    for (int j = start; j <= i; j++)
+      sorted[nsorted++] = argv[j];
+  }
+  memcpy(argv + 1, sorted + 1, (size_t)(nsorted - 1) * sizeof(*argv));
+  memcpy(argv + nsorted, pos, (size_t)npos * sizeof(*argv));
+  *pfirst_positional = nsorted;
+out:
+  free(sorted);
+  free(pos);
+  return rv;
 }
 
 void pl_flags_usage(FILE *out, const pl_flag *flags, size_t nflags, const char *usage_head) {

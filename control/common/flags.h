@@ -37,6 +37,16 @@ typedef struct pl_flag {
 int pl_flags_parse(const pl_flag *flags, size_t nflags, int argc, char **argv,
                    int *pfirst_positional, char *err, size_t errlen, const char *usage_head);
 
+/* The same for a command-line client whose flags may stand before, between and after its
+ * positional arguments ("peerlinkctl --json status --agent HOST:PORT"): every argument starting
+ * with '-' is a flag ("-" alone is positional; "-h" is --help; any other single-dash one is
+ * unknown), and "--" ends the flags. argv[1..] is reordered: the flags (with their values, and
+ * the "--") in their order, then the positional arguments in theirs, from *pfirst_positional.
+ * Returns what pl_flags_parse returns, or PL_ERR_NOMEM. */
+int pl_flags_parse_anywhere(const pl_flag *flags, size_t nflags, int argc, char **argv,
+                            int *pfirst_positional, char *err, size_t errlen,
+                            const char *usage_head);
+
 /* Prints the usage text: `usage_head` then one line per flag with its default and variable. */
 void pl_flags_usage(FILE *out, const pl_flag *flags, size_t nflags, const char *usage_head);
 

@@ -59,6 +59,34 @@ int main(void) {
   unsetenv("PLT_INTERVAL");
   unsetenv("PLT_ADDR");
 
+  /* Flags before, between and after positional arguments; "--" ends them. */
+  char *a7[] = {"t", "--on", "cmd", "--count", "5", "-", "arg", "--", "--count", "x"};
+  int first = 0;
+  CHECK_RV(pl_flags_parse_anywhere(flags, N, 10, a7, &first, err, 256, "usage: t"), 0);
+  CHECK(b_on == 1 && u_n == 5);
+  CHECK(first == 5);
+  static const char *const a7_sorted[] = {"t",   "--on", "--count", "5",       "--",
+                                          "cmd", "-",    "arg",     "--count", "x"};
+  for (int i = 0; i < 10; i++)
+    CHECK_STR_EQ(a7[i], a7_sorted[i]);
+  char *a8[] = {"t", "cmd", "-x"};
+  CHECK_RV(pl_flags_parse_anywhere(flags, N, 3, a8, &first, err, 256, "usage: t"), PL_ERR_INVALID);
+  CHECK_STR_CONTAINS(err, "unknown flag -x");
+  char *a9[] = {"t", "cmd", "--count"};
+  CHECK_RV(pl_flags_parse_anywhere(flags, N, 3, a9, &first, err, 256, "usage: t"), PL_ERR_INVALID);
+  CHECK_STR_CONTAINS(err, "--count needs a value");
+  char *a10[] = {"t", "cmd", "-h"};
+  CHECK_RV(pl_flags_parse_anywhere(flags, N, 3, a10, &first, err, 256, "usage: t"), 1);
+  char *a11[] = {"t"};
+  CHECK_RV(pl_flags_parse_anywhere(flags, N, 1, a11, &first, err, 256, "usage: t"), 0);
+  CHECK(first == 1);
+  /* The plain parser stops at the first positional argument, a single-dash one included. */
+  char *a12[] = {"t", "--on", "-x", "--count", "7"};
+  CHECK_RV(pl_flags_parse(flags, N, 5, a12, &first, err, 256, "usage: t"), 0);
+  CHECK(first == 2 && u_n == 3);
+  char *a13[] = {"t", "-h"};
+  CHECK_RV(pl_flags_parse(flags, N, 2, a13, &first, err, 256, "usage: t"), 1);
+
   char host[64];
   int port;
   CHECK(pl_hostport_split("127.0.0.1:80", host, &port) == 0 && port == 80);
