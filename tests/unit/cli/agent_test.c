@@ -11,39 +11,24 @@
 #define TIMEOUT_MS 30000
 
 static const char *ctl, *fake;
-static int failures;
 static char agent[64];
-
-static void expect(int line, int ok, const char *what, const tproc *p) {
-  if (ok)
-    return;
-  fprintf(stderr, "line %d: %s\n  exit=%d\n  stdout: %s\n  stderr: %s\n", line, what, p->status,
-          p->out, p->err);
-  failures++;
-}
-#define EXPECT(cond, p) expect(__LINE__, (cond) != 0, #cond, (p))
 
 /* Local times in the output are UTC, so the expected text is fixed. */
 static char *const env[] = {"PEERLINK_AGENT=", "PEERLINK_TOKEN=", "TZ=UTC", NULL};
 
-static int start_fake(tproc *f, char *const *args) {
+static void start_fake(tproc *f, char *const *args) {
   char *argv[8] = {(char *)fake};
   for (int i = 0; args[i]; i++)
     argv[i + 1] = args[i];
-  if (tproc_spawn(f, argv, env) || tproc_wait_stdout(f, "\n", TIMEOUT_MS) ||
-      sscanf(f->out, "fake-agent: control=%63s", agent) != 1) {
-    fprintf(stderr, "fake_agent did not start: %s %s\n", f->out, f->err);
-    return -1;
-  }
-  return 0;
+  CHECK(tproc_spawn(f, argv, env) == 0);
+  CHECK_PROC(tproc_wait_stdout(f, "\n", TIMEOUT_MS) == 0 &&
+                 sscanf(f->out, "fake-agent: control=%63s", agent) == 1,
+             f);
 }
 
 static void stop_fake(tproc *f) {
   kill(f->pid, SIGTERM);
-  if (tproc_finish(f, TIMEOUT_MS) != 0 || f->status != 0) {
-    fprintf(stderr, "fake_agent did not stop cleanly: exit=%d %s\n", f->status, f->err);
-    failures++;
-  }
+  CHECK_PROC(tproc_finish(f, TIMEOUT_MS) == 0 && f->status == 0, f); /* stopped cleanly */
 }
 
 /* peerlinkctl --agent <fake> args... */
@@ -60,10 +45,8 @@ static void ctl_argv(char **argv, char *const *args) {
 static void run(tproc *p, char *const *args, char *const *e) {
   char *argv[16];
   ctl_argv(argv, args);
-  if (tproc_run(p, argv, e ? e : env, TIMEOUT_MS) < 0) {
-    fprintf(stderr, "peerlinkctl %s: did not finish\n", args[0]);
-    failures++;
-  }
+  CHECK_MSG(tproc_run(p, argv, e ? e : env, TIMEOUT_MS) >= 0, "peerlinkctl %s: did not finish",
+            args[0]);
 }
 
 static const char status_text[] =
@@ -102,25 +85,26 @@ static const char event_message[] =
 static void test_unary(void) {
   tproc p;
   run(&p, (char *[]){"status", NULL}, NULL);
-  EXPECT(p.status == 0 && !strcmp(p.out, status_text) && p.err_len == 0, &p);
+  CHECK_PROC(p.status == 0 && !strcmp(p.out, status_text) && p.err_len == 0, &p);
 
   run(&p, (char *[]){"--json", "status", NULL}, NULL);
-  EXPECT(p.status == 0 && !strncmp(p.out, status_json_head, strlen(status_json_head)), &p);
-  EXPECT(strstr(p.out, "\"remote\": {\n        \"ip\": \"2001:db8::9\",\n        \"port\": 6000\n"),
-         &p);
-  EXPECT(p.out_len > 2 && !strcmp(p.out + p.out_len - 2, "}\n"), &p);
+  CHECK_PROC(p.status == 0 && !strncmp(p.out, status_json_head, strlen(status_json_head)), &p);
+  CHECK_PROC(
+      strstr(p.out, "\"remote\": {\n        \"ip\": \"2001:db8::9\",\n        \"port\": 6000\n"),
+      &p);
+  CHECK_PROC(p.out_len > 2 && !strcmp(p.out + p.out_len - 2, "}\n"), &p);
 
   run(&p, (char *[]){"peers", NULL}, NULL);
-  EXPECT(p.status == 0 && !strcmp(p.out, peers_text), &p);
+  CHECK_PROC(p.status == 0 && !strcmp(p.out, peers_text), &p);
 
   run(&p, (char *[]){"peers", "--json", NULL}, NULL);
-  EXPECT(p.status == 0 && strstr(p.out, "\"registeredUnixMs\": \"1700000000000\"") &&
-             strstr(p.out, "\"observedAddress\": \"ipv6:[2001:db8::1]:6666\""),
-         &p);
-  EXPECT(!strstr(p.out, "\"name\": \"\""), &p); /* defaults left out... */
+  CHECK_PROC(p.status == 0 && strstr(p.out, "\"registeredUnixMs\": \"1700000000000\"") &&
+                 strstr(p.out, "\"observedAddress\": \"ipv6:[2001:db8::1]:6666\""),
+             &p);
+  CHECK_PROC(!strstr(p.out, "\"name\": \"\""), &p); /* defaults left out... */
 
   run(&p, (char *[]){"peers", "--json", "--emit-defaults", NULL}, NULL);
-  EXPECT(p.status == 0 && strstr(p.out, "\"name\": \"\""), &p); /* ...unless asked for */
+  CHECK_PROC(p.status == 0 && strstr(p.out, "\"name\": \"\""), &p); /* ...unless asked for */
 }
 
 static void test_watch(void) {
@@ -129,67 +113,61 @@ static void test_watch(void) {
 
   /* Ctrl-C after the events: cancelled, exit 0, nothing on stderr */
   ctl_argv(argv, (char *[]){"watch", "--current", NULL});
-  if (tproc_spawn(&p, argv, env) != 0)
-    return;
+  CHECK(tproc_spawn(&p, argv, env) == 0);
   int got = tproc_wait_stdout(&p, "message from=", TIMEOUT_MS);
   kill(p.pid, SIGINT);
   tproc_finish(&p, TIMEOUT_MS);
-  EXPECT(got == 0, &p);
-  EXPECT(p.exited && p.status == 0 && p.err_len == 0, &p);
+  CHECK_PROC(got == 0, &p);
+  CHECK_PROC(p.exited && p.status == 0 && p.err_len == 0, &p);
   char want[512];
   snprintf(want, sizeof(want), "2023-11-14 22:13:20.000 rendezvous state=registered\n%s%s",
            event_joined, event_message);
-  EXPECT(!strcmp(p.out, want), &p);
+  CHECK_PROC(!strcmp(p.out, want), &p);
 
   /* --json: one object per line */
   ctl_argv(argv, (char *[]){"--json", "watch", NULL});
-  if (tproc_spawn(&p, argv, env) != 0)
-    return;
+  CHECK(tproc_spawn(&p, argv, env) == 0);
   got = tproc_wait_stdout(&p, "\"message\"", TIMEOUT_MS);
   kill(p.pid, SIGTERM);
   tproc_finish(&p, TIMEOUT_MS);
-  EXPECT(got == 0 && p.status == 0, &p);
-  EXPECT(!strcmp(p.out, "{\"event\":{\"unixMs\":\"1700000001234\",\"peerList\":{\"joined\":true,"
-                        "\"peer\":{\"id\":\"b0b0\",\"name\":\"bob smith\","
-                        "\"observedAddress\":\"ipv4:198.51.100.9:5555\"}}}}\n"
-                        "{\"event\":{\"unixMs\":\"1700000002000\",\"message\":{\"peerId\":\"b0b0\","
-                        "\"delivery\":\"DELIVERY_RELIABLE\",\"data\":\"aGkgInRoZXJlIgoB\"}}}\n"),
-         &p);
+  CHECK_PROC(got == 0 && p.status == 0, &p);
+  CHECK_PROC(!strcmp(p.out,
+                     "{\"event\":{\"unixMs\":\"1700000001234\",\"peerList\":{\"joined\":true,"
+                     "\"peer\":{\"id\":\"b0b0\",\"name\":\"bob smith\","
+                     "\"observedAddress\":\"ipv4:198.51.100.9:5555\"}}}}\n"
+                     "{\"event\":{\"unixMs\":\"1700000002000\",\"message\":{\"peerId\":\"b0b0\","
+                     "\"delivery\":\"DELIVERY_RELIABLE\",\"data\":\"aGkgInRoZXJlIgoB\"}}}\n"),
+             &p);
 }
 
 static void test_failures(void) {
   tproc f, p;
-  if (start_fake(&f, (char *[]){"--fail-peers", "--end-watch", NULL}) != 0) {
-    failures++;
-    return;
-  }
+  start_fake(&f, (char *[]){"--fail-peers", "--end-watch", NULL});
   run(&p, (char *[]){"peers", NULL}, NULL);
-  EXPECT(p.status == 1 && p.out_len == 0 &&
-             !strcmp(p.err, "peerlinkctl: peers failed: FAILED_PRECONDITION: "
-                            "no rendezvous configured\n"),
-         &p);
+  CHECK_PROC(p.status == 1 && p.out_len == 0 &&
+                 !strcmp(p.err, "peerlinkctl: peers failed: FAILED_PRECONDITION: "
+                                "no rendezvous configured\n"),
+             &p);
   /* the agent ends the stream: the watch ends with it, successfully */
   run(&p, (char *[]){"watch", NULL}, NULL);
-  EXPECT(p.status == 0 && p.err_len == 0, &p);
-  EXPECT(strstr(p.out, event_joined) && strstr(p.out, event_message), &p);
+  CHECK_PROC(p.status == 0 && p.err_len == 0, &p);
+  CHECK_PROC(strstr(p.out, event_joined) && strstr(p.out, event_message), &p);
   stop_fake(&f);
 }
 
 static void test_token(void) {
   tproc f, p;
-  if (start_fake(&f, (char *[]){"--token", "s3cret", NULL}) != 0) {
-    failures++;
-    return;
-  }
+  start_fake(&f, (char *[]){"--token", "s3cret", NULL});
   run(&p, (char *[]){"status", NULL}, NULL);
-  EXPECT(p.status == 1 && !strncmp(p.err, "peerlinkctl: status failed: UNAUTHENTICATED", 43), &p);
+  CHECK_PROC(p.status == 1 && !strncmp(p.err, "peerlinkctl: status failed: UNAUTHENTICATED", 43),
+             &p);
   run(&p, (char *[]){"--token", "wrong", "status", NULL}, NULL);
-  EXPECT(p.status == 1 && strstr(p.err, "UNAUTHENTICATED"), &p);
+  CHECK_PROC(p.status == 1 && strstr(p.err, "UNAUTHENTICATED"), &p);
   run(&p, (char *[]){"--token=s3cret", "status", NULL}, NULL);
-  EXPECT(p.status == 0 && !strcmp(p.out, status_text), &p);
+  CHECK_PROC(p.status == 0 && !strcmp(p.out, status_text), &p);
   char *const tenv[] = {"PEERLINK_AGENT=", "PEERLINK_TOKEN=s3cret", "TZ=UTC", NULL};
   run(&p, (char *[]){"status", NULL}, tenv);
-  EXPECT(p.status == 0 && !strcmp(p.out, status_text), &p);
+  CHECK_PROC(p.status == 0 && !strcmp(p.out, status_text), &p);
   stop_fake(&f);
 }
 
@@ -199,17 +177,12 @@ int main(int argc, char **argv) {
     return 2;
   ctl = argv[1];
   fake = argv[2];
-  if (start_fake(&f, (char *[]){NULL}) != 0)
-    return 1;
+  start_fake(&f, (char *[]){NULL});
   test_unary();
   test_watch();
   stop_fake(&f);
   test_failures();
   test_token();
-  if (failures) {
-    fprintf(stderr, "%d failure(s)\n", failures);
-    return 1;
-  }
   printf("agent_test: ok\n");
   return 0;
 }

@@ -7,15 +7,7 @@
 
 #include "clients/cli/cli.h"
 #include "peerlink/v1/common.pb-c.h"
-
-static int failures;
-
-static void check(int line, const char *got, const char *want) {
-  if (strcmp(got, want)) {
-    fprintf(stderr, "line %d:\n  want: [%s]\n  got:  [%s]\n", line, want, got);
-    failures++;
-  }
-}
+#include "tests/unit/common/check.h"
 
 /* Runs one formatter into a string. */
 #define FORMAT(call, want)                                                                         \
@@ -25,20 +17,20 @@ static void check(int line, const char *got, const char *want) {
     FILE *out = open_memstream(&buf_, &len_);                                                      \
     call;                                                                                          \
     fclose(out);                                                                                   \
-    check(__LINE__, buf_, want);                                                                   \
+    CHECK_STR_EQ(buf_, want);                                                                      \
     free(buf_);                                                                                    \
   } while (0)
 
 static void test_enum_label(void) {
   char buf[64];
-  check(__LINE__,
-        pl_cli_enum_label(&peerlink__v1__nat_behavior__descriptor,
-                          PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_UDP_BLOCKED, buf, sizeof(buf)),
-        "udp-blocked");
-  check(__LINE__, pl_cli_enum_label(&peerlink__v1__rendezvous_state__descriptor, 0, buf, 64),
-        "unspecified");
-  check(__LINE__, pl_cli_enum_label(&peerlink__v1__path_kind__descriptor, 99, buf, 64), "99");
-  check(__LINE__, pl_cli_enum_label(&peerlink__v1__delivery__descriptor, 3, buf, 6), "quic-");
+  CHECK_STR_EQ(pl_cli_enum_label(&peerlink__v1__nat_behavior__descriptor,
+                                 PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_UDP_BLOCKED, buf,
+                                 sizeof(buf)),
+               "udp-blocked");
+  CHECK_STR_EQ(pl_cli_enum_label(&peerlink__v1__rendezvous_state__descriptor, 0, buf, 64),
+               "unspecified");
+  CHECK_STR_EQ(pl_cli_enum_label(&peerlink__v1__path_kind__descriptor, 99, buf, 64), "99");
+  CHECK_STR_EQ(pl_cli_enum_label(&peerlink__v1__delivery__descriptor, 3, buf, 6), "quic-");
 }
 
 static void test_status_empty(void) {
@@ -142,10 +134,6 @@ int main(void) {
   test_status_empty();
   test_peers_empty();
   test_events();
-  if (failures) {
-    fprintf(stderr, "%d failure(s)\n", failures);
-    return 1;
-  }
   printf("output_test: ok\n");
   return 0;
 }

@@ -2,10 +2,13 @@
 #define PEERLINK_TESTS_CLI_PROC_H
 
 /* Child processes for the CLI tests: spawn with pipes, wait for output or exit with a
- * deadline (never a sleep), collect everything. */
+ * deadline (never a sleep), collect everything. A child dies with the test, so a check that
+ * stops the test leaves no server behind. */
 
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "tests/unit/common/check.h"
 
 typedef struct {
   pid_t pid;
@@ -28,5 +31,9 @@ int tproc_finish(tproc *p, int timeout_ms);
 
 /* Spawn + finish. Returns the exit status, or -1. */
 int tproc_run(tproc *p, char *const argv[], char *const env[], int timeout_ms);
+
+/* CHECK(cond) that prints the child's exit status and output when it fails. */
+#define CHECK_PROC(cond, p)                                                                        \
+  CHECK_MSG(cond, "exit=%d\n  stdout: %s\n  stderr: %s", (p)->status, (p)->out, (p)->err)
 
 #endif
