@@ -1,14 +1,13 @@
 /* peerlinkctl without an agent: usage errors (exit 2, naming the culprit), help (exit 0),
  * and a call to a port nobody listens on (exit 1, UNAVAILABLE). */
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "proc.h"
+#include "tests/unit/common/test_addr.h"
 
 #define TIMEOUT_MS 30000
 
@@ -27,13 +26,13 @@ static void run(tproc *p, char *const *args) {
 /* A port that was free a moment ago: bound, then closed, so nothing listens there. */
 static int closed_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_storage a = pl_test_addr("127.0.0.1", 0);
   socklen_t len = sizeof(a);
   if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
       getsockname(fd, (struct sockaddr *)&a, &len))
     return -1;
   close(fd);
-  return ntohs(a.sin_port);
+  return pl_test_addr_port(&a);
 }
 
 int main(int argc, char **argv) {

@@ -12,7 +12,10 @@
  *   CHECK_U64(got, op, want)       unsigned comparison (==, <=, ...), both values printed
  *   CHECK_STR_EQ(got, want)        strings equal (a NULL got fails)
  *   CHECK_STR_CONTAINS(hay, needle)
- *   CHECK_MEM_EQ(got, want, len)   bytes equal, both printed in hex on failure */
+ *   CHECK_MEM_EQ(got, want, len)   bytes equal, both printed in hex on failure
+ *
+ * and, for test vectors, pl_test_unhex (hex text → bytes through control/common/hex). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,5 +91,13 @@ static inline void check_hex_line_(const char *what, const void *p, size_t len) 
       CHECK_FAIL_("%s differs from %s (%zu bytes)", #got, #want, len_);                            \
     }                                                                                              \
   } while (0)
+
+/* Decodes the hex literal `hex` into out (at most cap bytes) and returns the byte count; text
+ * that is not whole hex bytes, or too long, stops the test. */
+static inline size_t pl_test_unhex(uint8_t *out, size_t cap, const char *hex) {
+  size_t n = strlen(hex) / 2;
+  CHECK_MSG(n <= cap && pl_hex_decode(out, n, hex) == 0, "bad hex test data: %s", hex);
+  return n;
+}
 
 #endif

@@ -5,9 +5,11 @@
 
 #include "control/common/err.h"
 
-/* Checks that count and go on, so one run reports every failure (tests/unit/common/check.h
- * stops at the first). Each test file defines the counters once: PL_TEST_COUNTERS; and ends
- * main with `return pl_test_report("name");`. */
+/* Being retired: every test uses tests/unit/common/check.h (one assertion style, stopping at
+ * the first failure); tests/unit/punch still includes this until it is converted.
+ *
+ * Checks that count and go on, so one run reports every failure. Each test file defines the
+ * counters once: PL_TEST_COUNTERS; and ends main with `return pl_test_report("name");`. */
 extern int pl_test_failures, pl_test_checks;
 
 #define PL_TEST_COUNTERS int pl_test_failures, pl_test_checks

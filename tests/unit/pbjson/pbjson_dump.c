@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/common/hex.h"
 #include "control/common/pbjson.h"
 #include "pbjson_test.pb-c.h"
 #include "pbjson_test2.pb-c.h"
@@ -23,10 +24,6 @@ static const ProtobufCMessageDescriptor *const types[] = {
     &peerlink__v1__register_response__descriptor,
 };
 
-static int hexval(int c) {
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int main(void) {
   char *line = NULL;
   size_t cap = 0;
@@ -39,8 +36,9 @@ int main(void) {
     hex = line + used;
     size_t hl = strcspn(hex, "\r\n"), len = hl / 2;
     uint8_t *buf = malloc(len + 1);
-    for (size_t i = 0; i < len; i++)
-      buf[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+    hex[hl] = '\0';
+    if (buf == NULL || pl_hex_decode(buf, len, hex) != 0)
+      return 5;
     const ProtobufCMessageDescriptor *d = NULL;
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
       if (!strcmp(types[i]->name, name))

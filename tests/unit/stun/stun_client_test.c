@@ -9,7 +9,7 @@
 #include "control/common/err.h"
 #include "peerlink/v1/common.pb-c.h"
 #include "tests/unit/common/check.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "tests/unit/common/test_addr.h"
 
 #define MS 1000ull
 #define S 1000000ull
@@ -30,7 +30,7 @@ typedef struct sent {
 static pl_stun_client *client(const char *const *servers, size_t n, uint64_t recheck) {
   struct sockaddr_storage ss[8];
   for (size_t i = 0; i < n; i++)
-    ss[i] = st_addr(servers[i], 3478);
+    ss[i] = pl_test_addr(servers[i], 3478);
   pl_stun_client *c = NULL;
   CHECK(pl_stun_client_new(&c, ss, n, recheck) == 0 && c);
   return c;
@@ -61,14 +61,15 @@ static int answer(pl_stun_client *c, const sent *req, const char *srv, const cha
                   uint16_t mapped_port, uint64_t now) {
   uint8_t b[PL_STUN_BUF_LEN];
   size_t n;
-  struct sockaddr_storage mapped = st_addr(mapped_ip, mapped_port), from = st_addr(srv, 3478);
+  struct sockaddr_storage mapped = pl_test_addr(mapped_ip, mapped_port),
+                          from = pl_test_addr(srv, 3478);
   CHECK(pl_stun_encode_success(b, sizeof b, &n, &req->txid, (struct sockaddr *)&mapped) == 0);
   return pl_stun_client_recv(c, (struct sockaddr *)&from, b, n, now);
 }
 
 static int mapped_is(pl_stun_client *c, const char *ip, uint16_t port) {
   struct sockaddr_storage m;
-  return pl_stun_client_mapped(c, &m) == 0 && st_is(&m, ip, port);
+  return pl_stun_client_mapped(c, &m) == 0 && pl_test_addr_is(&m, ip, port);
 }
 
 static void test_schedule_and_blocked(void) {
@@ -89,7 +90,7 @@ static void test_schedule_and_blocked(void) {
     CHECK(pl_stun_client_deadline(c) == t0 + at[i]);
     CHECK(poll_all(c, t0 + at[i] - 1, s, 4) == 0);
     CHECK(poll_all(c, t0 + at[i], s, 4) == 1);
-    CHECK(st_is(&s[0].dst, "127.0.0.2", 3478));
+    CHECK(pl_test_addr_is(&s[0].dst, "127.0.0.2", 3478));
     if (i == 0)
       first = s[0].txid;
     CHECK(!memcmp(first.b, s[0].txid.b, 12));
@@ -118,7 +119,8 @@ static void test_timing_config(void) {
   pl_stun_client_start(c, 0);
   CHECK(pl_stun_client_set_timing(c, 10 * MS, 3, 4) == PL_ERR_STATE);
   CHECK(poll_all(c, 0, s, 4) == 2); /* one per server */
-  CHECK(st_is(&s[0].dst, "127.0.0.2", 3478) && st_is(&s[1].dst, "127.0.0.3", 3478));
+  CHECK(pl_test_addr_is(&s[0].dst, "127.0.0.2", 3478) &&
+        pl_test_addr_is(&s[1].dst, "127.0.0.3", 3478));
   CHECK(memcmp(s[0].txid.b, s[1].txid.b, 12) != 0);
   CHECK(pl_stun_client_deadline(c) == 10 * MS);
   CHECK(poll_all(c, 10 * MS, s, 4) == 2);
@@ -171,8 +173,8 @@ static void test_endpoint_dependent(void) {
 static void test_open(void) {
   const char *srv[] = {"127.0.0.2", "127.0.0.3"};
   pl_stun_client *c = client(srv, 2, 0);
-  struct sockaddr_storage local = st_addr("127.0.0.1", 5000);
-  struct sockaddr_storage other = st_addr("127.0.0.8", 5000);
+  struct sockaddr_storage local = pl_test_addr("127.0.0.1", 5000);
+  struct sockaddr_storage other = pl_test_addr("127.0.0.8", 5000);
   CHECK(pl_stun_client_set_local(c, (struct sockaddr *)&other) == 0);
   CHECK(pl_stun_client_add_local(c, (struct sockaddr *)&local) == 0);
   sent s[4];
@@ -198,7 +200,7 @@ static void test_partial_and_refused(void) {
   pl_stun_client_start(c, 0);
   CHECK(poll_all(c, 0, s, 4) == 2);
   CHECK(answer(c, &s[1], "127.0.0.3", "127.0.0.77", 40000, 1 * MS) == 0);
-  CHECK(poll_all(c, 10 * MS, s, 4) == 1 && st_is(&s[0].dst, "127.0.0.2", 3478));
+  CHECK(poll_all(c, 10 * MS, s, 4) == 1 && pl_test_addr_is(&s[0].dst, "127.0.0.2", 3478));
   CHECK(poll_all(c, 30 * MS, s, 4) == 0);
   /* One answer, one timeout: mapped known, behaviour not. */
   CHECK(mapped_is(c, "127.0.0.77", 40000) && pl_stun_client_behavior(c) == UNKNOWN);
@@ -211,7 +213,7 @@ static void test_partial_and_refused(void) {
   for (int i = 0; i < 2; i++) {
     uint8_t b[PL_STUN_BUF_LEN];
     size_t n;
-    struct sockaddr_storage from = st_addr(srv[i], 3478);
+    struct sockaddr_storage from = pl_test_addr(srv[i], 3478);
     CHECK(pl_stun_encode_error(b, sizeof b, &n, &s[i].txid, 400, NULL) == 0);
     CHECK(pl_stun_client_recv(c, (struct sockaddr *)&from, b, n, 1 * MS) == 0);
   }
@@ -275,7 +277,8 @@ static void test_ignored(void) {
   {
     uint8_t b[PL_STUN_BUF_LEN];
     size_t n;
-    struct sockaddr_storage m = st_addr("127.0.0.66", 1), from = st_addr("127.0.0.2", 3479);
+    struct sockaddr_storage m = pl_test_addr("127.0.0.66", 1),
+                            from = pl_test_addr("127.0.0.2", 3479);
     CHECK(pl_stun_encode_success(b, sizeof b, &n, &s[0].txid, (struct sockaddr *)&m) == 0);
     CHECK(pl_stun_client_recv(c, (struct sockaddr *)&from, b, n, 1) == PL_ERR_NOT_FOUND);
   }
@@ -284,7 +287,7 @@ static void test_ignored(void) {
   fake.txid.b[0] ^= 1;
   CHECK(answer(c, &fake, "127.0.0.2", "127.0.0.66", 1, 1) == PL_ERR_NOT_FOUND);
   /* Garbage, truncation, a request. */
-  struct sockaddr_storage from = st_addr("127.0.0.2", 3478);
+  struct sockaddr_storage from = pl_test_addr("127.0.0.2", 3478);
   CHECK(pl_stun_client_recv(c, (struct sockaddr *)&from, (const uint8_t *)"garbage!", 8, 1) ==
         PL_ERR_PARSE);
   CHECK(pl_stun_client_recv(c, (struct sockaddr *)&from, NULL, 0, 1) == PL_ERR_PARSE);
@@ -319,7 +322,8 @@ static void test_dual_stack_and_args(void) {
   CHECK(poll_all(c, 0, s, 4) == 1);
   uint8_t b[PL_STUN_BUF_LEN];
   size_t n;
-  struct sockaddr_storage m = st_addr("127.0.0.77", 9), from = st_addr("::ffff:127.0.0.2", 3478);
+  struct sockaddr_storage m = pl_test_addr("127.0.0.77", 9),
+                          from = pl_test_addr("::ffff:127.0.0.2", 3478);
   CHECK(pl_stun_encode_success(b, sizeof b, &n, &s[0].txid, (struct sockaddr *)&m) == 0);
   CHECK(pl_stun_client_recv(c, (struct sockaddr *)&from, b, n, 1) == 0);
   CHECK(mapped_is(c, "127.0.0.77", 9));
@@ -334,7 +338,7 @@ static void test_dual_stack_and_args(void) {
   pl_stun_client *x = NULL;
   struct sockaddr_storage many[9];
   for (int i = 0; i < 9; i++)
-    many[i] = st_addr("127.0.0.2", (uint16_t)(3478 + i));
+    many[i] = pl_test_addr("127.0.0.2", (uint16_t)(3478 + i));
   CHECK(pl_stun_client_new(&x, many, 0, 0) == PL_ERR_INVALID);
   CHECK(pl_stun_client_new(&x, many, 9, 0) == PL_ERR_INVALID);
   many[0].ss_family = AF_UNIX;

@@ -16,10 +16,11 @@
 #include "agent/stun_client.h"
 #include "agent/wire/stun.h"
 #include "control/common/err.h"
+#include "control/common/hex.h"
 #include "peerlink/v1/common.pb-c.h"
 #include "tests/unit/common/check.h"
 #include "tests/unit/stun/stun_net.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "tests/unit/common/test_addr.h"
 
 #define TURNSERVER "/usr/bin/turnserver"
 
@@ -43,11 +44,11 @@ static uint16_t free_port(int v6) {
     struct sockaddr_storage a;
     int fd = st_udp_bind("127.0.0.1", &a);
     CHECK(fd >= 0);
-    uint16_t port = st_port(&a);
+    uint16_t port = pl_test_addr_port(&a);
     close(fd);
     if (!v6)
       return port;
-    struct sockaddr_storage b = st_addr("::1", port);
+    struct sockaddr_storage b = pl_test_addr("::1", port);
     int fd6 = socket(AF_INET6, SOCK_DGRAM, 0);
     int ok = fd6 >= 0 && bind(fd6, (struct sockaddr *)&b, sizeof b) == 0;
     if (fd6 >= 0)
@@ -136,14 +137,13 @@ static int behavior_known(pl_stun_client *c) {
 }
 
 static void print_hex(const char *what, const uint8_t *b, size_t n) {
-  printf("%s: ", what);
-  for (size_t i = 0; i < n; i++)
-    printf("%02x", b[i]);
-  printf("\n");
+  char hex[2 * sizeof(((st_net *)0)->last) + 1];
+  pl_hex_encode(hex, b, n);
+  printf("%s: %s\n", what, hex);
 }
 
 static void check_family(const char *ip, uint16_t port) {
-  struct sockaddr_storage self, server = st_addr(ip, port);
+  struct sockaddr_storage self, server = pl_test_addr(ip, port);
   int cfd = st_udp_bind(ip, &self);
   CHECK(cfd >= 0);
 
@@ -159,9 +159,10 @@ static void check_family(const char *ip, uint16_t port) {
   pl_stun_msg m;
   CHECK(pl_stun_parse(&m, n.last, n.last_len) == 0);
   CHECK(m.type == PL_STUN_BINDING_SUCCESS && m.has_fingerprint && m.has_mapped);
-  CHECK(st_is(&m.mapped, ip, st_port(&self)));
+  CHECK(pl_test_addr_is(&m.mapped, ip, pl_test_addr_port(&self)));
   struct sockaddr_storage mapped;
-  CHECK(pl_stun_client_mapped(c, &mapped) == 0 && st_is(&mapped, ip, st_port(&self)));
+  CHECK(pl_stun_client_mapped(c, &mapped) == 0 &&
+        pl_test_addr_is(&mapped, ip, pl_test_addr_port(&self)));
   print_hex("coturn answer", n.last, n.last_len); /* seeds tests/fuzz/corpus/stun */
   pl_stun_client_del(c);
 

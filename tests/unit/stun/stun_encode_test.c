@@ -4,7 +4,7 @@
 #include "agent/wire/stun.h"
 #include "control/common/err.h"
 #include "tests/unit/common/check.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "tests/unit/common/test_addr.h"
 
 static const pl_stun_txid txid = {
     {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab}};
@@ -50,15 +50,15 @@ static void test_success(void) {
                             {"2001:db8::7", "2001:db8::7"},
                             {"::ffff:127.0.0.5", "127.0.0.5"}}; /* dual-stack → IPv4 */
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    struct sockaddr_storage a = st_addr(cases[i][0], 54321);
+    struct sockaddr_storage a = pl_test_addr(cases[i][0], 54321);
     CHECK(pl_stun_encode_success(b, sizeof b, &n, &txid, (struct sockaddr *)&a) == 0);
     CHECK(pl_stun_parse(&m, b, n) == 0);
     CHECK(m.type == PL_STUN_BINDING_SUCCESS && m.has_fingerprint && m.has_mapped);
-    CHECK(st_is(&m.mapped, cases[i][1], 54321));
+    CHECK(pl_test_addr_is(&m.mapped, cases[i][1], 54321));
     CHECK(n == (m.mapped.ss_family == AF_INET ? 52u : 64u));
   }
   /* The XOR form on the wire (RFC 8489 14.2): port ^ 0x2112, address ^ cookie. */
-  struct sockaddr_storage a = st_addr("127.0.0.1", 0x8b56);
+  struct sockaddr_storage a = pl_test_addr("127.0.0.1", 0x8b56);
   CHECK(pl_stun_encode_success(b, sizeof b, &n, &txid, (struct sockaddr *)&a) == 0);
   CHECK(!memcmp(b + 20, "\x00\x20\x00\x08\x00\x01\xaa\x44\x5e\x12\xa4\x43", 12));
 
@@ -112,15 +112,17 @@ static void test_respond(void) {
   uint8_t req[PL_STUN_BUF_LEN], b[PL_STUN_BUF_LEN];
   size_t reqlen, n;
   pl_stun_msg m;
-  struct sockaddr_storage from4 = st_addr("127.0.0.1", 40001), from6 = st_addr("::1", 40002);
+  struct sockaddr_storage from4 = pl_test_addr("127.0.0.1", 40001),
+                          from6 = pl_test_addr("::1", 40002);
 
   CHECK(pl_stun_encode_request(req, sizeof req, &reqlen, &txid) == 0);
   CHECK(pl_stun_respond(b, sizeof b, &n, req, reqlen, (struct sockaddr *)&from4) == 0);
   CHECK(pl_stun_parse(&m, b, n) == 0 && m.type == PL_STUN_BINDING_SUCCESS);
-  CHECK(m.has_fingerprint && !memcmp(m.txid.b, txid.b, 12) && st_is(&m.mapped, "127.0.0.1", 40001));
+  CHECK(m.has_fingerprint && !memcmp(m.txid.b, txid.b, 12) &&
+        pl_test_addr_is(&m.mapped, "127.0.0.1", 40001));
   CHECK(find_attr(b, n, 0x8022) != 0); /* SOFTWARE */
   CHECK(pl_stun_respond(b, sizeof b, &n, req, reqlen, (struct sockaddr *)&from6) == 0);
-  CHECK(pl_stun_parse(&m, b, n) == 0 && st_is(&m.mapped, "::1", 40002));
+  CHECK(pl_stun_parse(&m, b, n) == 0 && pl_test_addr_is(&m.mapped, "::1", 40002));
 
   /* A bare 20-byte request (no attributes at all) is answered too. */
   reqlen = request_with(req, NULL, 0);

@@ -9,7 +9,7 @@
 #include "peerlink/v1/common.pb-c.h"
 #include "tests/unit/common/check.h"
 #include "tests/unit/stun/stun_net.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "tests/unit/common/test_addr.h"
 
 static int behavior_known(pl_stun_client *c) {
   return pl_stun_client_behavior(c) != PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_UNKNOWN;
@@ -35,7 +35,7 @@ static int run(const char *ip) {
         PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_ENDPOINT_INDEPENDENT);
   struct sockaddr_storage mapped;
   CHECK(pl_stun_client_mapped(c, &mapped) == 0);
-  CHECK(st_is(&mapped, ip, st_port(&self)));
+  CHECK(pl_test_addr_is(&mapped, ip, pl_test_addr_port(&self)));
   CHECK(n.accepted == 2);
   CHECK(pl_stun_client_changed(c) == 1);
 

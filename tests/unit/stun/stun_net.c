@@ -9,7 +9,7 @@
 
 #include "agent/wire/stun.h"
 #include "tests/unit/common/check.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "tests/unit/common/test_addr.h"
 
 uint64_t st_now_us(void) {
   struct timespec ts;
@@ -18,7 +18,7 @@ uint64_t st_now_us(void) {
 }
 
 int st_udp_bind(const char *ip, struct sockaddr_storage *bound) {
-  struct sockaddr_storage a = st_addr(ip, 0);
+  struct sockaddr_storage a = pl_test_addr(ip, 0);
   int fd = socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;

@@ -1,10 +1,11 @@
 /* pl_stun_parse: a real coturn answer, hand-built messages, and every way of breaking them. */
+#include <arpa/inet.h>
 #include <stdio.h>
 
 #include "agent/wire/stun.h"
 #include "control/common/err.h"
 #include "tests/unit/common/check.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "tests/unit/common/test_addr.h"
 
 /* coturn 4.6.1's answer to a Binding request from 127.0.0.1:35670 (captured on loopback):
  * XOR-MAPPED-ADDRESS, MAPPED-ADDRESS, RESPONSE-ORIGIN, SOFTWARE, FINGERPRINT. */
@@ -58,14 +59,14 @@ static void test_crc(void) {
 
 static void test_coturn_answer(void) {
   uint8_t b[256];
-  size_t n = st_hex(b, sizeof b, coturn_answer);
+  size_t n = pl_test_unhex(b, sizeof b, coturn_answer);
   CHECK(n == 88);
   CHECK(pl_stun_is_stun(b, n));
   pl_stun_msg m;
   CHECK(pl_stun_parse(&m, b, n) == 0);
   CHECK(m.type == PL_STUN_BINDING_SUCCESS);
   CHECK(m.has_fingerprint && m.has_mapped && !m.unknown_required && m.error_code == 0);
-  CHECK(st_is(&m.mapped, "127.0.0.1", 35670));
+  CHECK(pl_test_addr_is(&m.mapped, "127.0.0.1", 35670));
   CHECK(!memcmp(m.txid.b, b + 8, 12));
 
   /* CRC-32 catches every single-bit error in what it covers. A flip can still hide the
@@ -114,14 +115,14 @@ static void test_addresses(void) {
   const uint8_t plain[8] = {0, 1, 0x12, 0x34, 127, 0, 0, 9};
   m_begin(&m, PL_STUN_BINDING_SUCCESS);
   m_attr(&m, 0x0001, plain, 8);
-  CHECK(parse(&pm, &m) == 0 && pm.has_mapped && st_is(&pm.mapped, "127.0.0.9", 0x1234));
+  CHECK(parse(&pm, &m) == 0 && pm.has_mapped && pl_test_addr_is(&pm.mapped, "127.0.0.9", 0x1234));
 
   /* XOR-MAPPED-ADDRESS wins over MAPPED-ADDRESS, in either order; the first XOR one counts. */
   const uint8_t x1[8] = {0, 1, 0x12 ^ 0x21, 0x35 ^ 0x12, 127 ^ 0x21, 0 ^ 0x12, 0 ^ 0xA4, 7 ^ 0x42};
   const uint8_t x2[8] = {0, 1, 0, 0, 0, 0, 0, 0};
   m_attr(&m, 0x0020, x1, 8);
   m_attr(&m, 0x0020, x2, 8);
-  CHECK(parse(&pm, &m) == 0 && st_is(&pm.mapped, "127.0.0.7", 0x1235));
+  CHECK(parse(&pm, &m) == 0 && pl_test_addr_is(&pm.mapped, "127.0.0.7", 0x1235));
 
   /* IPv6: XOR with the cookie and the txid (01..0c from m_begin). */
   uint8_t x6[20] = {0, 2, 0x12 ^ 0x21, 0x34 ^ 0x12};
@@ -132,7 +133,7 @@ static void test_addresses(void) {
     x6[4 + i] = a6.s6_addr[i] ^ key[i];
   m_begin(&m, PL_STUN_BINDING_SUCCESS);
   m_attr(&m, 0x0020, x6, 20);
-  CHECK(parse(&pm, &m) == 0 && st_is(&pm.mapped, "::1", 0x1234));
+  CHECK(parse(&pm, &m) == 0 && pl_test_addr_is(&pm.mapped, "::1", 0x1234));
 
   /* Malformed addresses fail the whole message. */
   m_begin(&m, PL_STUN_BINDING_SUCCESS);

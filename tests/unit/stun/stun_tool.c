@@ -10,17 +10,19 @@
 #include <string.h>
 
 #include "agent/wire/stun.h"
-#include "tests/unit/stun/stun_test_util.h"
+#include "control/common/addr.h"
+#include "control/common/hex.h"
+#include "tests/unit/common/test_addr.h"
 
 static void print_hex(const uint8_t *b, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    printf("%02x", b[i]);
-  printf("\n");
+  char hex[2 * PL_STUN_BUF_LEN + 1];
+  pl_hex_encode(hex, b, n);
+  printf("%s\n", hex);
 }
 
 static pl_stun_txid txid_arg(const char *hex) {
   pl_stun_txid t;
-  if (st_hex(t.b, sizeof t.b, hex) != sizeof t.b) {
+  if (pl_hex_decode(t.b, sizeof t.b, hex) != 0) {
     fprintf(stderr, "txid must be 24 hex digits\n");
     exit(2);
   }
@@ -36,36 +38,31 @@ int main(int argc, char **argv) {
     rv = pl_stun_encode_request(out, sizeof out, &n, &t);
   } else if (argc == 5 && !strcmp(argv[1], "success")) {
     pl_stun_txid t = txid_arg(argv[2]);
-    struct sockaddr_storage a = st_addr(argv[3], (uint16_t)atoi(argv[4]));
+    struct sockaddr_storage a = pl_test_addr(argv[3], (uint16_t)atoi(argv[4]));
     rv = pl_stun_encode_success(out, sizeof out, &n, &t, (struct sockaddr *)&a);
   } else if (argc == 4 && !strcmp(argv[1], "error")) {
     pl_stun_txid t = txid_arg(argv[2]);
     rv = pl_stun_encode_error(out, sizeof out, &n, &t, atoi(argv[3]), NULL);
   } else if (argc == 5 && !strcmp(argv[1], "respond")) {
-    struct sockaddr_storage a = st_addr(argv[2], (uint16_t)atoi(argv[3]));
-    size_t len = st_hex(in, sizeof in, argv[4]);
+    struct sockaddr_storage a = pl_test_addr(argv[2], (uint16_t)atoi(argv[3]));
+    size_t len = pl_test_unhex(in, sizeof in, argv[4]);
     if (pl_stun_respond(out, sizeof out, &n, in, len, (struct sockaddr *)&a) != 0) {
       printf("drop\n");
       return 0;
     }
     rv = 0;
   } else if (argc == 3 && !strcmp(argv[1], "parse")) {
-    size_t len = st_hex(in, sizeof in, argv[2]);
+    size_t len = pl_test_unhex(in, sizeof in, argv[2]);
     pl_stun_msg m;
     if (pl_stun_parse(&m, in, len) != 0) {
       printf("error\n");
       return 0;
     }
     char ip[64] = "-";
-    uint16_t port = 0;
-    if (m.has_mapped) {
-      const void *addr = m.mapped.ss_family == AF_INET
-                             ? (const void *)&((struct sockaddr_in *)&m.mapped)->sin_addr
-                             : (const void *)&((struct sockaddr_in6 *)&m.mapped)->sin6_addr;
-      inet_ntop(m.mapped.ss_family, addr, ip, sizeof ip);
-      port = st_port(&m.mapped);
-    }
-    printf("type=0x%04x mapped=%s:%u fp=%d error=%d unknown=%d\n", m.type, ip, port,
+    int port = 0;
+    if (m.has_mapped)
+      port = pl_addr_ip_port((const struct sockaddr *)&m.mapped, ip);
+    printf("type=0x%04x mapped=%s:%d fp=%d error=%d unknown=%d\n", m.type, ip, port,
            m.has_fingerprint, m.error_code, m.unknown_required);
     return 0;
   } else {
