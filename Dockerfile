@@ -12,7 +12,7 @@ FROM debian:bookworm-slim AS runtime
 # Shared libraries the programs link against (checked with ldd; libgrpc29 brings abseil,
 # c-ares, re2 and OpenSSL; wolfSSL and ngtcp2 are linked statically).
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
-        libgrpc29 libprotobuf-c1 libuv1 ca-certificates \
+        libgrpc29 libprotobuf-c1 libuv1 libjansson4 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/peerlink --create-home peerlink
 COPY --from=build /src/bin/ /usr/local/bin/
