@@ -113,6 +113,10 @@ mnt() { # mnt TYPE|--rbind SRC DST
   else mount -t "$1" "$2" "$3"; fi
   mounted+=("$3")
 }
+# The root must be a mount point of its own: `ip netns exec` (the NAT lab) remounts "/" as a
+# slave, which fails on a plain directory.
+mount --bind "$root" "$root" && mount --make-private "$root"
+mounted+=("$root")
 mnt proc proc "$root/proc"
 mnt --rbind /sys "$root/sys"
 mnt --rbind /dev "$root/dev"
