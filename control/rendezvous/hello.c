@@ -10,7 +10,7 @@
 
 #define PL_NAME_MAX 64
 
-int pl_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen) {
+int pl_rdv_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen) {
   char derived[33];
   if (!pl_hex_is_lower(hello->id, 32)) {
     snprintf(err, errlen, "hello.id: must be 32 lowercase hex characters");
@@ -48,12 +48,12 @@ int pl_hello_validate(const Peerlink__V1__Hello *hello, char *err, size_t errlen
                                 errlen);
 }
 
-int pl_hello_is_signed(const Peerlink__V1__Hello *hello) {
+int pl_rdv_hello_is_signed(const Peerlink__V1__Hello *hello) {
   return hello->challenge.len > 0 || hello->signature.len > 0;
 }
 
-int pl_hello_check_proof(const Peerlink__V1__Hello *hello, const uint8_t *nonce, size_t noncelen,
-                         char *err, size_t errlen) {
+int pl_rdv_hello_check_proof(const Peerlink__V1__Hello *hello, const uint8_t *nonce,
+                             size_t noncelen, char *err, size_t errlen) {
   if (hello->challenge.len == 0) {
     snprintf(err, errlen, "hello.challenge: missing (a signed hello carries the nonce it signs)");
     return PL_ERR_AUTH;

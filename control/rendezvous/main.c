@@ -28,12 +28,12 @@ typedef struct options {
 typedef struct app {
   uv_loop_t *loop;
   pl_rpc_server *server;
-  pl_rendezvous rendezvous;
+  pl_rdv_service rendezvous;
   pl_rdv_udp udp;
   pl_signals signals;
   uv_timer_t stats_timer;
   int has_stats_timer;
-  pl_relay_stats logged; /* the counters the last relay_stats line showed */
+  pl_rdv_relay_stats logged; /* the counters the last relay_stats line showed */
 } app;
 
 static const char usage_head[] =
@@ -49,9 +49,9 @@ static void log_stats(app *a, int always) {
   if (!always && memcmp(&a->logged, &a->rendezvous.stats, sizeof a->logged) == 0)
     return;
   a->logged = a->rendezvous.stats;
-  pl_relay_stats_format(&a->rendezvous.stats, line, sizeof line);
+  pl_rdv_relay_stats_format(&a->rendezvous.stats, line, sizeof line);
   pl_log(PL_LOG_INFO, "relay_stats", "%s agents=%zu pairings=%zu", line,
-         a->rendezvous.registry.count, a->rendezvous.pairings.count);
+         a->rendezvous.registry.list.count, a->rendezvous.registry.pairings.count);
 }
 
 static void on_stats_timer(uv_timer_t *t) {
@@ -62,7 +62,7 @@ static void on_server_down(void *arg) {
   app *a = arg;
   a->server = NULL;
   log_stats(a, 1);
-  pl_log(PL_LOG_INFO, "stopped", "agents=%zu", a->rendezvous.registry.count);
+  pl_log(PL_LOG_INFO, "stopped", "agents=%zu", a->rendezvous.registry.list.count);
 }
 
 static void on_stop(void *arg) {
@@ -129,11 +129,11 @@ int main(int argc, char **argv) {
    * and frees wolfSSL's ECC tables again (measured: 4 ms instead of 0.14 ms per verify). */
   wolfCrypt_Init();
   app a = {.loop = uv_default_loop()};
-  if (pl_rendezvous_init(&a.rendezvous) != 0) {
+  if (pl_rdv_service_init(&a.rendezvous) != 0) {
     fprintf(stderr, "peerlink-rendezvous: out of memory\n");
     return 1;
   }
-  a.rendezvous.auto_pair = o.auto_pair;
+  a.rendezvous.registry.auto_pair = o.auto_pair;
   pl_rpc_server_config cfg = {
       .listen = o.listen,
       .token = o.token,
@@ -172,7 +172,7 @@ int main(int argc, char **argv) {
   pl_signals_start(&a.signals, a.loop, on_stop, &a);
   print_start_line(&a, o.listen, port);
   uv_run(a.loop, UV_RUN_DEFAULT);
-  pl_rendezvous_free(&a.rendezvous);
+  pl_rdv_service_free(&a.rendezvous);
   uv_loop_close(a.loop);
   wolfCrypt_Cleanup();
   return 0;

@@ -25,83 +25,82 @@ static int random_bytes(void *buf, size_t len) {
   return 0;
 }
 
-static pl_rdv_agent *agent_of(pl_rendezvous *rv, pl_rpc_call *call) {
-  pl_rdv_agent *ag = pl_rpc_call_data(call);
-  if (ag == NULL) {
-    ag = calloc(1, sizeof *ag);
-    if (ag == NULL)
+static pl_rdv__stream *stream_of(pl_rdv_service *svc, pl_rpc_call *call) {
+  pl_rdv__stream *st = pl_rpc_call_data(call);
+  if (st == NULL) {
+    st = calloc(1, sizeof *st);
+    if (st == NULL)
       return NULL;
-    ag->rv = rv;
-    ag->call = call;
-    pl_rpc_call_set_data(call, ag);
+    st->svc = svc;
+    st->call = call;
+    pl_rdv_agent_init(&st->agent, st);
+    pl_rpc_call_set_data(call, st);
   }
-  return ag;
+  return st;
 }
 
 static void register_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   const Peerlink__V1__RegisterRequest *req = (const Peerlink__V1__RegisterRequest *)msg;
-  pl_rdv_agent *ag = agent_of(data, call);
-  if (ag == NULL) {
+  pl_rdv__stream *st = stream_of(data, call);
+  if (st == NULL) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
     return;
   }
-  if (ag->finished)
+  if (st->finished)
     return;
-  if (ag->entry == NULL) {
+  if (st->agent.entry == NULL) {
     if (req->msg_case != PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO) {
-      pl_rendezvous__fail(ag, PL_RPC_FAILED_PRECONDITION,
-                          "the first message on a Register stream must be hello");
+      pl_rdv__fail(st, PL_RPC_FAILED_PRECONDITION,
+                   "the first message on a Register stream must be hello");
       return;
     }
-    pl_rendezvous__hello(ag, req->hello);
+    pl_rdv__hello(st, req->hello);
     return;
   }
   switch (req->msg_case) {
   case PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO:
-    pl_rendezvous__fail(ag, PL_RPC_FAILED_PRECONDITION, "hello: already registered");
+    pl_rdv__fail(st, PL_RPC_FAILED_PRECONDITION, "hello: already registered");
     break;
   case PEERLINK__V1__REGISTER_REQUEST__MSG_CANDIDATES:
-    pl_rendezvous__candidates(ag, req->candidates);
+    pl_rdv__candidates(st, req->candidates);
     break;
-  case PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR: pl_rendezvous__pair(ag, req->pair); break;
-  case PEERLINK__V1__REGISTER_REQUEST__MSG_RELAY:
-    pl_rendezvous__relay_from_stream(ag, req->relay);
-    break;
+  case PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR: pl_rdv__pair(st, req->pair); break;
+  case PEERLINK__V1__REGISTER_REQUEST__MSG_RELAY: pl_rdv__relay_from_stream(st, req->relay); break;
   default:
-    pl_rendezvous__fail(ag, PL_RPC_INVALID_ARGUMENT,
-                        "msg: one of hello, candidates, pair or relay must be set");
+    pl_rdv__fail(st, PL_RPC_INVALID_ARGUMENT,
+                 "msg: one of hello, candidates, pair or relay must be set");
     break;
   }
 }
 
 static void register_on_half_close(pl_rpc_call *call, void *data) {
-  pl_rdv_agent *ag = pl_rpc_call_data(call);
+  pl_rdv__stream *st = pl_rpc_call_data(call);
   (void)data;
-  if (ag == NULL)
+  if (st == NULL)
     pl_rpc_call_finish(call, PL_RPC_OK, "registration closed by the agent");
-  else if (!ag->finished)
-    pl_rendezvous__fail(ag, PL_RPC_OK, "registration closed by the agent");
+  else if (!st->finished)
+    pl_rdv__fail(st, PL_RPC_OK, "registration closed by the agent");
 }
 
 static void register_on_done(pl_rpc_call *call, int cancelled, void *data) {
-  pl_rdv_agent *ag = pl_rpc_call_data(call);
+  pl_rdv__stream *st = pl_rpc_call_data(call);
   (void)cancelled;
   (void)data;
-  if (ag == NULL)
+  if (st == NULL)
     return;
-  pl_rendezvous__unregister(ag);
-  ag->call = NULL;
+  pl_rdv__unregister(st);
+  st->call = NULL;
   pl_rpc_call_set_data(call, NULL);
-  free(ag->public_key);
-  explicit_bzero(ag, sizeof *ag);
-  free(ag);
+  pl_rdv_agent_release(&st->agent);
+  explicit_bzero(st, sizeof *st);
+  free(st);
 }
 
 static void list_agents_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
-  pl_rendezvous *rv = data;
+  pl_rdv_service *svc = data;
   Peerlink__V1__ListAgentsResponse resp = PEERLINK__V1__LIST_AGENTS_RESPONSE__INIT;
   (void)msg;
-  if (pl_agentlist_snapshot(&rv->registry, NULL, &resp.agents, &resp.n_agents) != 0) {
+  if (pl_agentlist_snapshot(&svc->registry.list, NULL, &resp.agents, &resp.n_agents) != 0) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
     return;
   }
@@ -128,19 +127,19 @@ static const pl_rpc_method rendezvous_methods[] = {
     },
 };
 
-int pl_rendezvous_init(pl_rendezvous *rv) {
-  memset(rv, 0, sizeof *rv);
-  pl_agentlist_init(&rv->registry);
-  if (pl_pairings_init(&rv->pairings, random_bytes) != 0)
+int pl_rdv_service_init(pl_rdv_service *svc) {
+  memset(svc, 0, sizeof *svc);
+  pl_rdv_actions_init(&svc->actions);
+  if (pl_rdv_registry_init(&svc->registry, random_bytes) != 0)
     return PL_ERR_NOMEM;
-  rv->service.full_name = "peerlink.v1.Rendezvous";
-  rv->service.methods = rendezvous_methods;
-  rv->service.n_methods = sizeof rendezvous_methods / sizeof rendezvous_methods[0];
-  rv->service.data = rv;
+  svc->service.full_name = "peerlink.v1.Rendezvous";
+  svc->service.methods = rendezvous_methods;
+  svc->service.n_methods = sizeof rendezvous_methods / sizeof rendezvous_methods[0];
+  svc->service.data = svc;
   return 0;
 }
 
-void pl_rendezvous_free(pl_rendezvous *rv) {
-  pl_pairings_free(&rv->pairings);
-  pl_agentlist_free(&rv->registry);
+void pl_rdv_service_free(pl_rdv_service *svc) {
+  pl_rdv_actions_free(&svc->actions);
+  pl_rdv_registry_free(&svc->registry);
 }

@@ -19,10 +19,10 @@
 #define DGRAM_MAX 2048
 #define SOCKET_BUFFER (1 << 20)
 
-static void count_drop(pl_rendezvous *rv, pl_relay_drop reason) {
-  pl_relay_out out;
-  pl_relay_drop_as(&out, reason);
-  pl_relay_count(&rv->stats, &out);
+static void count_drop(pl_rdv_service *rv, pl_rdv_relay_drop reason) {
+  pl_rdv_relay_out out;
+  pl_rdv_relay_drop_as(&out, reason);
+  pl_rdv_relay_count(&rv->stats, &out);
 }
 
 static int try_send(uv_udp_t *h, const struct sockaddr *to, const uint8_t *data, size_t len) {
@@ -40,11 +40,11 @@ static void answer_stun(pl_rdv_udp *u, uv_udp_t *h, const struct sockaddr *from,
                         const uint8_t *data, size_t len) {
   size_t n;
   if (pl_stun_respond(u->reply, sizeof u->reply, &n, data, len, from) != 0) {
-    count_drop(u->rv, PL_RELAY_DROP_STUN);
+    count_drop(u->rv, PL_RDV_RELAY_DROP_STUN);
     return;
   }
   if (try_send(h, from, u->reply, n) != 0) {
-    count_drop(u->rv, PL_RELAY_DROP_SEND);
+    count_drop(u->rv, PL_RDV_RELAY_DROP_SEND);
     return;
   }
   u->rv->stats.stun_answered++;
@@ -56,9 +56,9 @@ static void on_datagram(pl_rdv_udp *u, uv_udp_t *h, const struct sockaddr *from,
   if (kind == PL_DEMUX_STUN)
     answer_stun(u, h, from, data, len);
   else if (kind == PL_DEMUX_FRAME && h == &u->sock) /* the alternate socket only answers STUN */
-    pl_rendezvous_relay_datagram(u->rv, from, data, len, u->reply, sizeof u->reply);
+    pl_rdv_service_relay_datagram(u->rv, from, data, len, u->reply, sizeof u->reply);
   else
-    count_drop(u->rv, PL_RELAY_DROP_NOT_OURS);
+    count_drop(u->rv, PL_RDV_RELAY_DROP_NOT_OURS);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -81,7 +81,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     return;
   }
   if (flags & UV_UDP_PARTIAL) {
-    count_drop(u->rv, PL_RELAY_DROP_PARSE);
+    count_drop(u->rv, PL_RDV_RELAY_DROP_PARSE);
     return;
   }
   on_datagram(u, h, from, (const uint8_t *)buf->base, (size_t)nread);
@@ -133,7 +133,7 @@ static int open_socket(pl_rdv_udp *u, uv_loop_t *loop, uv_udp_t *h, const char *
   return 0;
 }
 
-int pl_rdv_udp_start(pl_rdv_udp *u, uv_loop_t *loop, pl_rendezvous *rv, const char *hostport,
+int pl_rdv_udp_start(pl_rdv_udp *u, uv_loop_t *loop, pl_rdv_service *rv, const char *hostport,
                      const char *alt_hostport, char *err, size_t errlen) {
   int rc = 0;
   memset(u, 0, sizeof *u);

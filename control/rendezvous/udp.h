@@ -16,7 +16,7 @@ typedef struct pl_rdv_udp {
   uv_udp_t sock, alt;
   int has_sock, has_alt;
   int open_handles;
-  pl_rendezvous *rv;
+  pl_rdv_service *rv;
   uint8_t *rbuf; /* the relay socket's receive buffer: a recvmmsg batch */
   size_t rbuflen;
   uint8_t *abuf; /* the STUN-only socket's: one datagram */
@@ -29,7 +29,7 @@ typedef struct pl_rdv_udp {
  * reading, and sets rv->udp_port / udp_alt_port / udp_send. On failure writes a message naming
  * the flag into err and closes what it opened (run the loop to finish closing). Returns 0,
  * PL_ERR_INVALID (bad address), PL_ERR_IO (cannot bind), PL_ERR_NOMEM. */
-int pl_rdv_udp_start(pl_rdv_udp *u, uv_loop_t *loop, pl_rendezvous *rv, const char *hostport,
+int pl_rdv_udp_start(pl_rdv_udp *u, uv_loop_t *loop, pl_rdv_service *rv, const char *hostport,
                      const char *alt_hostport, char *err, size_t errlen);
 
 /* "IP:PORT" (IPv6 in brackets) of the relay socket (alt = 0) or the STUN-only one (alt = 1);

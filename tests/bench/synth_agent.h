@@ -48,7 +48,7 @@ int pl_bench_agent_start(pl_bench_agent *ag, pl_rpc_channel *channel,
                          const pl_rpc_client_callbacks *cb, void *arg);
 
 /* Queues the Hello signed over the Challenge's nonce.
- * Returns 0, PL_ERR_INVALID (nonce too long), PL_ERR_CRYPTO, PL_ERR_NOMEM, PL_ERR_CLOSED. */
+ * Returns 0, PL_ERR_TOO_BIG (nonce too long), PL_ERR_CRYPTO, PL_ERR_NOMEM, PL_ERR_CLOSED. */
 int pl_bench_agent_answer(pl_bench_agent *ag, const Peerlink__V1__Challenge *challenge);
 
 #endif

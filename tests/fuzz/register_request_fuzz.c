@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   switch (req->msg_case) {
   case PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO:
-    pl_hello_validate(req->hello, err, sizeof err);
+    pl_rdv_hello_validate(req->hello, err, sizeof err);
     break;
   case PEERLINK__V1__REGISTER_REQUEST__MSG_CANDIDATES:
     pl_candidates_validate(req->candidates->candidates, req->candidates->n_candidates, "c", err,

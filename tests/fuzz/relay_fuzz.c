@@ -38,8 +38,8 @@ static int det_random(void *buf, size_t len) {
   return 0;
 }
 
-static pl_pairings table;
-static pl_pairing_member members[3]; /* [2] is in no pairing: the outsider */
+static pl_rdv_pairings table;
+static pl_rdv_pairing_member members[3]; /* [2] is in no pairing: the outsider */
 static struct sockaddr_storage addrs[4];
 static int owners[3];
 
@@ -61,14 +61,14 @@ static void setup_addrs(void) {
   }
 }
 
-static pl_pairing *pairing_of(int k) {
-  return k == 0 ? pl_pairings_between(&members[0], &members[1]) : NULL;
+static pl_rdv_pairing *pairing_of(int k) {
+  return k == 0 ? pl_rdv_pairings_between(&members[0], &members[1]) : NULL;
 }
 
 static void pair_again(void) {
-  pl_pairing *p;
-  if (pl_pairings_between(&members[0], &members[1]) == NULL)
-    pl_pairings_create(&table, &members[0], &members[1], &p);
+  pl_rdv_pairing *p;
+  if (pl_rdv_pairings_between(&members[0], &members[1]) == NULL)
+    pl_rdv_pairings_create(&table, &members[0], &members[1], &p);
 }
 
 static int is_bound_addr(const struct sockaddr_storage *to) {
@@ -79,20 +79,20 @@ static int is_bound_addr(const struct sockaddr_storage *to) {
   return 0;
 }
 
-static void check(const pl_relay_out *o, const uint8_t *in, size_t inlen, const uint8_t *reply) {
+static void check(const pl_rdv_relay_out *o, const uint8_t *in, size_t inlen, const uint8_t *reply) {
   switch (o->action) {
-  case PL_RELAY_DROP:
-    ASSERT(o->reason > PL_RELAY_DROP_NONE && o->reason < PL_RELAY_DROP_COUNT);
+  case PL_RDV_RELAY_DROP:
+    ASSERT(o->reason > PL_RDV_RELAY_DROP_NONE && o->reason < PL_RDV_RELAY_DROP_COUNT);
     break;
-  case PL_RELAY_REPLY: {
+  case PL_RDV_RELAY_REPLY: {
     pl_frame ack;
     ASSERT(o->data == reply && o->pairing != NULL);
     ASSERT(pl_frame_parse(&ack, o->data, o->len, &o->pairing->keys) == 0);
     ASSERT(ack.type == PL_FRAME_RELAY_BIND_ACK && ack.has_observed);
     break;
   }
-  case PL_RELAY_TO_UDP: ASSERT(o->data == in && o->len == inlen && is_bound_addr(&o->to)); break;
-  case PL_RELAY_TO_STREAM:
+  case PL_RDV_RELAY_TO_UDP: ASSERT(o->data == in && o->len == inlen && is_bound_addr(&o->to)); break;
+  case PL_RDV_RELAY_TO_STREAM:
     ASSERT(o->data == in && o->len == inlen && o->member != NULL && o->member->owner != NULL);
     break;
   }
@@ -101,7 +101,7 @@ static void check(const pl_relay_out *o, const uint8_t *in, size_t inlen, const 
 /* Encodes a frame with valid MACs, so the script can reach the relay's own logic. */
 static size_t build(uint8_t *out, size_t cap, int pk, uint8_t type, int sender, uint64_t seq,
                     const uint8_t *data, size_t len) {
-  pl_pairing *p = pairing_of(pk);
+  pl_rdv_pairing *p = pairing_of(pk);
   pl_frame_keys junk;
   memset(&junk, 7, sizeof junk);
   const pl_frame_keys *keys = p ? &p->keys : &junk;
@@ -139,13 +139,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char id[33];
   counter = 0;
   setup_addrs();
-  if (pl_pairings_init(&table, det_random) != 0)
+  if (pl_rdv_pairings_init(&table, det_random) != 0)
     return 0;
   for (int i = 0; i < 3; i++) {
     for (int k = 0; k < 32; k++)
       id[k] = "0123456789abcdef"[(i * 7 + k) % 16];
     id[32] = '\0';
-    pl_pairing_member_init(&members[i], &owners[i], id);
+    pl_rdv_pairing_member_init(&members[i], &owners[i], id);
   }
   pair_again();
 
@@ -160,46 +160,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *d = data;
     data += len;
     size -= len;
-    pl_relay_out o;
+    pl_rdv_relay_out o;
     size_t n;
     const struct sockaddr *from = (const struct sockaddr *)&addrs[a % 4];
-    char hex[PL_PAIRING_ID_HEX + 1] = "0000000000000000";
-    pl_pairing *hp = pairing_of(b % 3);
+    char hex[PL_RDV_PAIRING_ID_HEX + 1] = "0000000000000000";
+    pl_rdv_pairing *hp = pairing_of(b % 3);
     if (hp)
       memcpy(hex, hp->id_hex, sizeof hex);
     switch (op) {
     case 0:
-      pl_relay_recv_udp(&table, from, d, len, reply, sizeof reply, &o);
+      pl_rdv_relay_recv_udp(&table, from, d, len, reply, sizeof reply, &o);
       check(&o, d, len, reply);
       break;
     case 1:
       n = build(frame, sizeof frame, a % 3, (uint8_t)(0x20 + b % 16), b / 16 % 3, seq, d, len);
       if (n == 0)
         break;
-      pl_relay_recv_udp(&table, from, frame, n, reply, sizeof reply, &o);
+      pl_rdv_relay_recv_udp(&table, from, frame, n, reply, sizeof reply, &o);
       check(&o, frame, n, reply);
       break;
     case 2:
-      pl_relay_recv_stream(&table, &members[a % 3], hex, d, len, &o);
+      pl_rdv_relay_recv_stream(&table, &members[a % 3], hex, d, len, &o);
       check(&o, d, len, reply);
-      ASSERT(o.action != PL_RELAY_REPLY);
+      ASSERT(o.action != PL_RDV_RELAY_REPLY);
       break;
     case 3:
       n = build(frame, sizeof frame, b % 3, (uint8_t)(0x20 + b % 16), a % 3, seq, d, len);
       if (n == 0)
         break;
-      pl_relay_recv_stream(&table, &members[a % 3], pairing_of(b % 3) ? hex : "x", frame, n, &o);
+      pl_rdv_relay_recv_stream(&table, &members[a % 3], pairing_of(b % 3) ? hex : "x", frame, n, &o);
       check(&o, frame, n, reply);
-      ASSERT(o.action != PL_RELAY_REPLY);
+      ASSERT(o.action != PL_RDV_RELAY_REPLY);
       break;
     default:
-      pl_pairings_leave(&table, &members[a % 3], NULL, NULL);
+      pl_rdv_pairings_leave(&table, &members[a % 3], NULL, NULL);
       pair_again();
       break;
     }
   }
   for (int i = 0; i < 3; i++)
-    pl_pairings_leave(&table, &members[i], NULL, NULL);
-  pl_pairings_free(&table);
+    pl_rdv_pairings_leave(&table, &members[i], NULL, NULL);
+  pl_rdv_pairings_free(&table);
   return 0;
 }

@@ -33,13 +33,13 @@ static Peerlink__V1__Hello valid_hello(void) {
 
 static void expect_invalid(const Peerlink__V1__Hello *h, const char *field) {
   char err[256] = "";
-  CHECK(pl_hello_validate(h, err, sizeof err) == PL_ERR_INVALID);
+  CHECK(pl_rdv_hello_validate(h, err, sizeof err) == PL_ERR_INVALID);
   CHECK_STR_CONTAINS(err, field);
 }
 
 static void expect_refused(const Peerlink__V1__Hello *h, const uint8_t *nonce, const char *field) {
   char err[256] = "";
-  CHECK(pl_hello_check_proof(h, nonce, 32, err, sizeof err) == PL_ERR_AUTH);
+  CHECK(pl_rdv_hello_check_proof(h, nonce, 32, err, sizeof err) == PL_ERR_AUTH);
   CHECK_STR_CONTAINS(err, field);
 }
 
@@ -58,14 +58,14 @@ static void test_proof(void) {
   CHECK(pl_identity_sign(&ident, msg, sizeof msg, sig, &siglen) == 0);
 
   Peerlink__V1__Hello h = valid_hello();
-  CHECK(!pl_hello_is_signed(&h));
+  CHECK(!pl_rdv_hello_is_signed(&h));
   h.challenge.data = nonce;
   h.challenge.len = sizeof nonce;
   h.signature.data = sig;
   h.signature.len = siglen;
-  CHECK(pl_hello_is_signed(&h));
-  CHECK(pl_hello_validate(&h, err, sizeof err) == 0);
-  CHECK(pl_hello_check_proof(&h, nonce, sizeof nonce, err, sizeof err) == 0);
+  CHECK(pl_rdv_hello_is_signed(&h));
+  CHECK(pl_rdv_hello_validate(&h, err, sizeof err) == 0);
+  CHECK(pl_rdv_hello_check_proof(&h, nonce, sizeof nonce, err, sizeof err) == 0);
 
   /* A signature over another stream's nonce proves nothing here. */
   expect_refused(&h, other, "hello.challenge");
@@ -76,7 +76,7 @@ static void test_proof(void) {
   h.challenge.len = sizeof nonce;
   h.signature.len = 0;
   expect_refused(&h, nonce, "hello.signature");
-  CHECK(pl_hello_is_signed(&h));
+  CHECK(pl_rdv_hello_is_signed(&h));
   h.signature.len = siglen;
   sig[siglen - 1] ^= 1;
   expect_refused(&h, nonce, "hello.signature");
@@ -96,7 +96,7 @@ int main(void) {
   char err[256];
 
   Peerlink__V1__Hello h = valid_hello();
-  CHECK(pl_hello_validate(&h, err, sizeof err) == 0);
+  CHECK(pl_rdv_hello_validate(&h, err, sizeof err) == 0);
 
   h = valid_hello();
   h.id = "00000000000000000000000000000000";

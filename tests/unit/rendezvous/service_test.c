@@ -1,0 +1,270 @@
+/* The Register stream glue (service.c, register.c, execute.c, forward.c) driven through the fake
+ * call of tests/unit/health/fake_rpc.h: real Hellos signed by real identities, no gRPC, no
+ * sockets. It checks what each stream does at the send-queue limit:
+ *   - registry messages (changes, offers) that do not fit end that stream with
+ *     RESOURCE_EXHAUSTED and a message, and the others see the agent leave;
+ *   - relayed datagrams may use half the queue; past that they are dropped and counted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/identity/identity.h"
+#include "agent/wire/frame.h"
+#include "control/common/err.h"
+#include "control/common/hex.h"
+#include "control/rendezvous/service.h"
+#include "peerlink/v1/rendezvous.pb-c.h"
+#include "tests/unit/common/check.h"
+#include "tests/unit/health/fake_rpc.h"
+
+#define N 5
+
+typedef struct client {
+  pl_identity ident;
+  pl_rpc_call call;
+  char name[24];
+  int done;
+} client;
+
+static pl_rdv_service svc;
+static client clients[N];
+
+static const pl_rpc_method *method(const char *name) {
+  for (size_t i = 0; i < svc.service.n_methods; i++)
+    if (strcmp(svc.service.methods[i].name, name) == 0)
+      return &svc.service.methods[i];
+  return NULL;
+}
+
+static void request(client *c, const Peerlink__V1__RegisterRequest *req) {
+  method("Register")->on_request(&c->call, &req->base, svc.service.data);
+}
+
+/* The i-th message sent on `c`'s stream; free with free_unpacked. */
+static Peerlink__V1__RegisterResponse *sent(const client *c, size_t i) {
+  CHECK(i < c->call.n_sent);
+  Peerlink__V1__RegisterResponse *r =
+      peerlink__v1__register_response__unpack(NULL, c->call.sent_len[i], c->call.sent[i]);
+  CHECK(r != NULL);
+  return r;
+}
+
+static Peerlink__V1__RegisterResponse__MsgCase sent_case(const client *c, size_t i) {
+  Peerlink__V1__RegisterResponse *r = sent(c, i);
+  Peerlink__V1__RegisterResponse__MsgCase k = r->msg_case;
+  peerlink__v1__register_response__free_unpacked(r, NULL);
+  return k;
+}
+
+/* "c+a" for a change JOINED about agent a, "c-a" LEFT, "R" Registered, "C" Challenge, "O"
+ * Offer, "D" relayed datagram, for messages [from, n_sent). */
+static const char *stream_text(const client *c, size_t from) {
+  static char buf[256];
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = from; i < c->call.n_sent && n < sizeof buf - 8; i++) {
+    Peerlink__V1__RegisterResponse *r = sent(c, i);
+    const char *sep = n ? " " : "";
+    switch (r->msg_case) {
+    case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHALLENGE: n += sprintf(buf + n, "%sC", sep); break;
+    case PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED: n += sprintf(buf + n, "%sR", sep); break;
+    case PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER: n += sprintf(buf + n, "%sO", sep); break;
+    case PEERLINK__V1__REGISTER_RESPONSE__MSG_RELAY: n += sprintf(buf + n, "%sD", sep); break;
+    case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHANGE: {
+      int who = -1;
+      for (int k = 0; k < N; k++)
+        if (strcmp(clients[k].ident.id, r->change->agent->id) == 0)
+          who = k;
+      n += sprintf(buf + n, "%sc%c%d", sep,
+                   r->change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED ? '+' : '-',
+                   who);
+      break;
+    }
+    default: n += sprintf(buf + n, "%s?", sep); break;
+    }
+    peerlink__v1__register_response__free_unpacked(r, NULL);
+  }
+  return buf;
+}
+
+/* The two Hellos: unsigned, then signed over the Challenge's nonce. */
+static void register_client(client *c) {
+  Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  hello.id = c->ident.id;
+  hello.name = c->name;
+  hello.public_key.data = c->ident.public_key_der;
+  hello.public_key.len = c->ident.public_key_der_len;
+  hello.cert_fingerprint = c->ident.cert_fingerprint;
+  hello.version = "test";
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
+  req.hello = &hello;
+  size_t first = c->call.n_sent;
+  request(c, &req);
+  CHECK(c->call.n_sent == first + 1 && !c->call.finished);
+  Peerlink__V1__RegisterResponse *ch = sent(c, first);
+  CHECK(ch->msg_case == PEERLINK__V1__REGISTER_RESPONSE__MSG_CHALLENGE);
+  uint8_t sig[PL_IDENTITY_SIG_MAX];
+  size_t siglen = sizeof sig;
+  CHECK_RV(pl_identity_sign_register(&c->ident, ch->challenge->nonce.data, ch->challenge->nonce.len,
+                                     sig, &siglen),
+           0);
+  hello.challenge = ch->challenge->nonce;
+  hello.signature.data = sig;
+  hello.signature.len = siglen;
+  request(c, &req);
+  peerlink__v1__register_response__free_unpacked(ch, NULL);
+}
+
+static void end_call(client *c) {
+  if (c->done)
+    return;
+  c->done = 1;
+  method("Register")->on_done(&c->call, !c->call.finished, svc.service.data);
+}
+
+static void setup(void) {
+  CHECK_RV(pl_rdv_service_init(&svc), 0);
+  for (int i = 0; i < N; i++) {
+    fake_call_init(&clients[i].call);
+    clients[i].done = 0;
+  }
+}
+
+static void teardown(void) {
+  for (int i = 0; i < N; i++) {
+    end_call(&clients[i]);
+    fake_call_clear(&clients[i].call);
+  }
+  CHECK(svc.registry.list.count == 0 && svc.registry.pairings.count == 0);
+  pl_rdv_service_free(&svc);
+}
+
+/* Registry messages are never dropped: a newcomer whose queue cannot take the view of who is
+ * here is ended, and a registered agent whose queue cannot take a change is ended too; in both
+ * cases the others see it leave. */
+static void test_registry_overflow(void) {
+  setup();
+  for (int i = 0; i < 3; i++)
+    register_client(&clients[i]);
+  CHECK_STR_EQ(stream_text(&clients[0], 0), "C R c+1 c+2");
+  CHECK(svc.registry.list.count == 3);
+
+  /* Client 3 reads nothing and its queue holds 4: Challenge, Registered, 2 of 3 JOINED. */
+  client *slow = &clients[3];
+  slow->call.hold = 1;
+  slow->call.send_limit = 4;
+  register_client(slow);
+  CHECK(slow->call.finished && slow->call.code == PL_RPC_RESOURCE_EXHAUSTED);
+  CHECK_STR_CONTAINS(slow->call.message, "registry updates not read: 4 messages queued");
+  CHECK_STR_CONTAINS(slow->call.message, "register again for the full view");
+  CHECK_STR_EQ(stream_text(slow, 0), "C R c+0 c+1");
+  /* The others heard it join, then leave; the registry is as before. */
+  CHECK_STR_EQ(stream_text(&clients[0], 4), "c+3 c-3");
+  CHECK_STR_EQ(stream_text(&clients[2], 4), "c+3 c-3");
+  CHECK(svc.registry.list.count == 3 && slow->call.data != NULL);
+  /* Its call's end, later, changes nothing for the others. */
+  size_t n0 = clients[0].call.n_sent;
+  end_call(slow);
+  CHECK(clients[0].call.n_sent == n0);
+
+  /* A registered agent that stops reading: the next change it cannot take ends it. */
+  client *a = &clients[0];
+  a->call.hold = 1;
+  a->call.pending = 1;
+  a->call.send_limit = 1;
+  register_client(&clients[4]);
+  CHECK(a->call.finished && a->call.code == PL_RPC_RESOURCE_EXHAUSTED);
+  CHECK_STR_CONTAINS(a->call.message, "registry updates not read: 1 messages queued");
+  CHECK_STR_EQ(stream_text(&clients[1], 6), "c+4 c-0");
+  CHECK_STR_EQ(stream_text(&clients[4], 0), "C R c+0 c+1 c+2 c-0");
+  CHECK(svc.registry.list.count == 3 && pl_rdv_registry_find(&svc.registry, a->ident.id) == NULL);
+  teardown();
+}
+
+/* Relayed datagrams over a stream: half the queue at most, the rest dropped and counted, and
+ * the stream stays open with room for registry messages. */
+static size_t relay_frame(uint8_t *buf, const Peerlink__V1__Offer *offer, const client *from,
+                          uint64_t seq) {
+  pl_frame_keys keys;
+  pl_frame f, inner;
+  uint8_t innerbuf[PL_FRAME_MAX_LEN], payload[4] = {1, 2, 3, 4};
+  size_t n;
+  CHECK_RV(pl_frame_keys_derive(&keys, offer->pairing_secret.data, offer->pairing_secret.len), 0);
+  memset(&f, 0, sizeof f);
+  CHECK_RV(pl_hex_decode(f.pairing, sizeof f.pairing, offer->pairing_id), 0);
+  CHECK_RV(pl_hex_decode(f.sender, sizeof f.sender, from->ident.id), 0);
+  inner = f;
+  inner.type = PL_FRAME_DATA;
+  inner.seq = seq;
+  inner.payload = payload;
+  inner.payloadlen = sizeof payload;
+  CHECK_RV(pl_frame_encode(innerbuf, sizeof innerbuf, &n, &inner, &keys), 0);
+  f.type = PL_FRAME_RELAY_DATA;
+  f.seq = seq;
+  f.payload = innerbuf;
+  f.payloadlen = n;
+  CHECK_RV(pl_frame_encode(buf, PL_FRAME_MAX_LEN, &n, &f, &keys), 0);
+  return n;
+}
+
+static void test_relay_backlog(void) {
+  setup();
+  client *a = &clients[0], *b = &clients[1];
+  register_client(a);
+  register_client(b);
+  Peerlink__V1__PairRequest pair = PEERLINK__V1__PAIR_REQUEST__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  pair.peer_id = b->ident.id;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR;
+  req.pair = &pair;
+  request(a, &req);
+  size_t last = a->call.n_sent - 1;
+  CHECK(sent_case(a, last) == PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER);
+  CHECK(sent_case(b, b->call.n_sent - 1) == PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER);
+  Peerlink__V1__RegisterResponse *offer = sent(a, last);
+
+  /* B reads nothing from here on; its queue holds 8, so relayed datagrams may take 4. */
+  b->call.hold = 1;
+  b->call.pending = 0;
+  b->call.send_limit = 8;
+  size_t before = b->call.n_sent;
+  Peerlink__V1__RelayDatagram dg = PEERLINK__V1__RELAY_DATAGRAM__INIT;
+  uint8_t frame[PL_FRAME_MAX_LEN];
+  dg.pairing_id = offer->offer->pairing_id;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_RELAY;
+  req.relay = &dg;
+  for (uint64_t seq = 1; seq <= 10; seq++) {
+    dg.payload.data = frame;
+    dg.payload.len = relay_frame(frame, offer->offer, a, seq);
+    request(a, &req);
+  }
+  CHECK_STR_EQ(stream_text(b, before), "D D D D");
+  CHECK_U64(svc.stats.forwarded_stream, ==, 4);
+  CHECK_U64(svc.stats.dropped[PL_RDV_RELAY_DROP_BACKLOG], ==, 6);
+  char line[512];
+  pl_rdv_relay_stats_format(&svc.stats, line, sizeof line);
+  CHECK_STR_CONTAINS(line, "drop_backlog=6");
+  /* The stream is open and the registry still reaches it. */
+  CHECK(!b->call.finished && !a->call.finished);
+  register_client(&clients[2]);
+  CHECK_STR_EQ(stream_text(b, before), "D D D D c+2");
+  CHECK(!b->call.finished);
+  peerlink__v1__register_response__free_unpacked(offer, NULL);
+  teardown();
+}
+
+int main(void) {
+  char dir[512];
+  for (int i = 0; i < N; i++) {
+    snprintf(dir, sizeof dir, "%s/service_%d", getenv("TEST_TMPDIR"), i);
+    CHECK_RV(pl_identity_load_or_create(&clients[i].ident, dir), 0);
+    snprintf(clients[i].name, sizeof clients[i].name, "agent-%d", i);
+  }
+  test_registry_overflow();
+  test_relay_backlog();
+  for (int i = 0; i < N; i++)
+    pl_identity_free(&clients[i].ident);
+  printf("service_test: ok\n");
+  return 0;
+}
