@@ -1,4 +1,5 @@
-/* The simulated network behind tests/unit/punch: NATs, loss, a relay, synthetic time. */
+/* The simulated network behind tests/unit/punch: NATs, loss, the real relay core, synthetic
+ * time. */
 #include "tests/unit/punch/sim.h"
 
 #include <arpa/inet.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "control/common/err.h"
+#include "control/common/hex.h"
 
 uint8_t sim_last_sent[2][PL_FRAME_MAX_LEN];
 size_t sim_last_sent_len[2];
@@ -122,54 +124,34 @@ static void relay_udp_out(sim *s, const struct sockaddr_in *dst, const uint8_t *
     enqueue(s, &s->relay, dst, -1, -1, data, len);
 }
 
-/* The rendezvous relay as relay.h describes it: bind over UDP, forward RELAY_DATA unchanged
- * to the other side's binding, else over its stream. */
+/* The rendezvous's own relay core (control/rendezvous/relay.c) decides; the sim only carries
+ * its decision over the simulated network, as forward.c does over the real one. */
 static void relay_recv(sim *s, const sim_pkt *k) {
-  pl_frame f;
-  if (pl_frame_parse(&f, k->data, k->len, &s->keys) != 0 ||
-      (f.type != PL_FRAME_RELAY_BIND && f.type != PL_FRAME_RELAY_DATA)) {
-    s->relay_dropped++;
-    return;
-  }
-  int side = memcmp(f.sender, s->id[0], PL_FRAME_ID_LEN) == 0   ? 0
-             : memcmp(f.sender, s->id[1], PL_FRAME_ID_LEN) == 0 ? 1
-                                                                : -1;
-  if (side < 0 || (k->from_stream >= 0 && k->from_stream != side)) {
-    s->relay_dropped++;
-    return;
-  }
-  if (f.type == PL_FRAME_RELAY_BIND) {
-    if (k->from_stream >= 0 || pl_replay_check(&s->relay_bind_replay[side], f.seq) != 0) {
-      s->relay_dropped++;
-      return;
-    }
-    s->relay_bound[side] = 1;
-    s->relay_addr[side] = k->src;
-    pl_frame ack;
-    memset(&ack, 0, sizeof ack);
-    ack.type = PL_FRAME_RELAY_BIND_ACK;
-    memcpy(ack.pairing, s->pairing, sizeof ack.pairing);
-    ack.seq = ++s->relay_seq;
-    ack.txid = f.txid;
-    memcpy(&ack.observed, &k->src, sizeof k->src);
-    ack.has_observed = 1;
-    uint8_t buf[PL_FRAME_MAX_LEN];
-    size_t len;
-    if (pl_frame_encode(buf, sizeof buf, &len, &ack, &s->keys) == 0)
-      relay_udp_out(s, &k->src, buf, len);
-    return;
-  }
-  if (pl_replay_check(&s->relay_data_replay[side], f.seq) != 0 ||
-      (k->from_stream < 0 && !s->relay_bound[side])) {
-    s->relay_dropped++;
-    return;
-  }
-  int other = 1 - side;
-  s->relay_forwarded++;
-  if (s->relay_bound[other])
-    relay_udp_out(s, &s->relay_addr[other], k->data, k->len);
+  pl_rdv_relay_out out;
+  uint8_t reply[PL_FRAME_MAX_LEN];
+  if (k->from_stream >= 0)
+    pl_rdv_relay_recv_stream(&s->pairings, &s->members[k->from_stream], s->pairing_hex, k->data,
+                             k->len, &out);
   else
-    enqueue(s, NULL, NULL, other, -1, k->data, k->len);
+    pl_rdv_relay_recv_udp(&s->pairings, (const struct sockaddr *)&k->src, k->data, k->len, reply,
+                          sizeof reply, &out);
+  pl_rdv_relay_count(&s->relay_stats, &out);
+  switch (out.action) {
+  case PL_RDV_RELAY_DROP: s->relay_dropped++; break;
+  case PL_RDV_RELAY_REPLY:
+  case PL_RDV_RELAY_TO_UDP:
+    /* Every address in the sim is IPv4. */
+    relay_udp_out(s, (const struct sockaddr_in *)&out.to, out.data, out.len);
+    break;
+  case PL_RDV_RELAY_TO_STREAM:
+    enqueue(s, NULL, NULL, out.member == &s->members[0] ? 0 : 1, -1, out.data, out.len);
+    break;
+  }
+  if (out.action == PL_RDV_RELAY_TO_UDP || out.action == PL_RDV_RELAY_TO_STREAM)
+    s->relay_forwarded++;
+  const pl_rdv_pairing *p = pl_rdv_pairings_between(&s->members[0], &s->members[1]);
+  for (int i = 0; i < 2; i++)
+    s->relay_bound[i] = p != NULL && p->side[i].bound;
 }
 
 static void host_recv(sim *s, int i, const struct sockaddr_in *from, int via_tcp,
@@ -324,6 +306,42 @@ static void host_init(sim_host *h, sim_nat nat, int i) {
   h->next_port = (uint16_t)(60000 + 1000 * i);
 }
 
+/* The rendezvous's random source, scripted: the pairing it makes gets the sim's secret and ID. */
+static const sim *scripted;
+static int scripted_random(void *buf, size_t len) {
+  if (len == sizeof scripted->secret)
+    memcpy(buf, scripted->secret, len);
+  else if (len == sizeof scripted->pairing)
+    memcpy(buf, scripted->pairing, len);
+  else
+    return PL_ERR_INVALID;
+  return 0;
+}
+
+static void must(int ok, const char *what) {
+  if (!ok) {
+    fprintf(stderr, "sim: %s failed\n", what);
+    exit(1);
+  }
+}
+
+/* The relay's pairing table with the two hosts as members, paired the way the rendezvous does. */
+static void relay_init(sim *s) {
+  char id[2 * PL_FRAME_ID_LEN + 1];
+  pl_rdv_pairing *p;
+  must(pl_rdv_pairings_init(&s->pairings, scripted_random) == 0, "pairing table");
+  for (int i = 0; i < 2; i++) {
+    pl_hex_encode(id, s->id[i], PL_FRAME_ID_LEN);
+    must(pl_rdv_pairing_member_init(&s->members[i], &s->h[i], id) == 0, "relay member");
+  }
+  scripted = s;
+  must(pl_rdv_pairings_create(&s->pairings, &s->members[0], &s->members[1], &p) == 0 &&
+           memcmp(p->id, s->pairing, sizeof s->pairing) == 0,
+       "relay pairing");
+  scripted = NULL;
+  memcpy(s->pairing_hex, p->id_hex, sizeof s->pairing_hex);
+}
+
 void sim_init(sim *s, sim_nat a, sim_nat b, uint32_t seed) {
   memset(s, 0, sizeof *s);
   s->pkts = calloc(SIM_MAX_PKTS, sizeof *s->pkts);
@@ -337,6 +355,7 @@ void sim_init(sim *s, sim_nat a, sim_nat b, uint32_t seed) {
   for (size_t i = 0; i < sizeof s->secret; i++)
     s->secret[i] = (uint8_t)(i * 7 + seed);
   pl_frame_keys_derive(&s->keys, s->secret, sizeof s->secret);
+  relay_init(s);
   s->relay = sim_addr("192.0.2.1", 3478);
   s->stun = sim_addr("192.0.2.2", 3478);
 }
@@ -377,5 +396,7 @@ int sim_start(sim *s, void (*tweak)(int i, pl_punch_config *cfg, void *arg), voi
 void sim_free(sim *s) {
   for (int i = 0; i < 2; i++)
     pl_punch_del(s->h[i].p);
+  pl_rdv_pairings_leave(&s->pairings, &s->members[0], NULL, NULL);
+  pl_rdv_pairings_free(&s->pairings);
   free(s->pkts);
 }

@@ -1,9 +1,9 @@
 #ifndef PEERLINK_TESTS_PUNCH_SIM_H
 #define PEERLINK_TESTS_PUNCH_SIM_H
 
-/* A simulated network for the punch state machine: two hosts, each behind a modelled NAT, a
- * rendezvous relay, synthetic time and no sockets. Addresses are made up (they never reach a
- * socket). Time is in microseconds; every one-way hop takes SIM_LATENCY_US. */
+/* A simulated network for the punch state machine: two hosts, each behind a modelled NAT, the
+ * rendezvous's real relay core, synthetic time and no sockets. Addresses are made up (they never
+ * reach a socket). Time is in microseconds; every one-way hop takes SIM_LATENCY_US. */
 
 #include <netinet/in.h>
 #include <stddef.h>
@@ -11,6 +11,8 @@
 
 #include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
+#include "control/rendezvous/pairing.h"
+#include "control/rendezvous/relay.h"
 
 #define SIM_LATENCY_US 10000
 #define SIM_MAX_PKTS 8192
@@ -63,10 +65,12 @@ typedef struct sim {
   uint8_t secret[32];
   pl_frame_keys keys; /* the rendezvous knows the secret */
   struct sockaddr_in relay, stun;
-  int relay_bound[2];
-  struct sockaddr_in relay_addr[2];
-  pl_replay relay_bind_replay[2], relay_data_replay[2];
-  uint64_t relay_seq;
+  /* The rendezvous relay: its real I/O-free core, with the two hosts paired. */
+  pl_rdv_pairings pairings;
+  pl_rdv_pairing_member members[2];
+  char pairing_hex[PL_RDV_PAIRING_ID_HEX + 1];
+  pl_rdv_relay_stats relay_stats;
+  int relay_bound[2]; /* the relay holds a UDP binding for host i */
   uint64_t relay_forwarded, relay_dropped;
   sim_pkt *pkts; /* unordered; SIM_MAX_PKTS */
   size_t n_pkts;
