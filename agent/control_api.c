@@ -1,12 +1,21 @@
-/* peerlink.v1.Agent: the agent's gRPC control API. */
+/* peerlink.v1.Agent: the agent's gRPC control API. Every handler ends its call with a status
+ * on every path (a Connect that waits ends through agent/connect_wait.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/common/addr.h"
-#include "control/common/hex.h"
 #include "agent/agent.h"
-#include "control/common/err.h"
+#include "control/common/addr.h"
 #include "control/common/candidates.h"
+#include "control/common/err.h"
+#include "control/common/hex.h"
+
+/* pl_rpc_call_reply, and a status when the answer cannot be queued. */
+static void reply(pl_rpc_call *call, const ProtobufCMessage *msg) {
+  int rv = pl_rpc_call_reply(call, msg);
+  if (rv != 0 && rv != PL_ERR_CLOSED)
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "cannot send the answer: %s",
+                       pl_strerror(rv));
+}
 
 static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_agent *a = data;
@@ -30,10 +39,9 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   }
   resp.nat_behavior = a->nat;
   resp.cert_fingerprint = a->ident.cert_fingerprint;
-  resp.dropped_unauthenticated = a->dropped_datagrams;
+  resp.dropped_unauthenticated = pl_agent_dropped(a);
 
-  for (pl_pairing *p = a->pairings; p; p = p->next)
-    n++;
+  n = pl_links_count(&a->links);
   Peerlink__V1__PeerPath *paths = calloc(n ? n : 1, sizeof *paths);
   Peerlink__V1__PeerPath **ppaths = calloc(n ? n : 1, sizeof *ppaths);
   Peerlink__V1__Endpoint *remotes = calloc(2 * (n ? n : 1), sizeof *remotes);
@@ -43,16 +51,16 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
     goto out;
   }
   size_t i = 0;
-  for (pl_pairing *p = a->pairings; p; p = p->next, i++) {
+  for (pl_link *l = a->links.head; l; l = l->next, i++) {
     pl_punch_stats st;
-    pl_pairing_describe_path(p, &paths[i], &remotes[2 * i], &remotes[2 * i + 1], ips[i], 128);
+    pl_link_describe(l, &paths[i], &remotes[2 * i], &remotes[2 * i + 1], ips[i], 128);
     ppaths[i] = &paths[i];
-    pl_punch_stats_get(p->punch, &st);
+    pl_punch_stats_get(l->punch, &st);
     resp.dropped_unauthenticated += st.dropped_auth + st.dropped_replay + st.dropped_parse;
   }
   resp.peers = ppaths;
   resp.n_peers = n;
-  pl_rpc_call_reply(call, &resp.base);
+  reply(call, &resp.base);
 out:
   free(paths);
   free(ppaths);
@@ -108,7 +116,7 @@ static void list_peers(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "agent out of memory");
     return;
   }
-  pl_rpc_call_reply(call, &resp.base);
+  reply(call, &resp.base);
   free(resp.peers);
 }
 
@@ -129,10 +137,20 @@ static int valid_peer_id(const char *id) {
 
 #define CONNECT_DEFAULT_TIMEOUT_MS 30000
 
+/* Waits for the path, or says why it cannot. */
+static void connect_wait(pl_agent *a, pl_rpc_call *call, const char *peer_id,
+                         const char *pairing_id, uint64_t timeout_ms) {
+  int rv = pl_connect_wait(&a->waiters, call, peer_id, pairing_id,
+                           timeout_ms ? timeout_ms : CONNECT_DEFAULT_TIMEOUT_MS);
+  if (rv != 0)
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "cannot wait for the path: %s",
+                       pl_strerror(rv));
+}
+
 static void connect_by_candidates(pl_agent *a, pl_rpc_call *call,
                                   const Peerlink__V1__ConnectRequest *req) {
   uint8_t fp[32];
-  pl_pairing *p;
+  pl_link *l;
   char err[160];
   if (pl_hex_decode(fp, sizeof fp, req->peer_cert_fingerprint) != 0) {
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
@@ -149,25 +167,38 @@ static void connect_by_candidates(pl_agent *a, pl_rpc_call *call,
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "%s", err);
     return;
   }
-  int rv =
-      pl_pairing_from_candidates(a, req->candidates, req->n_candidates, req->pairing_secret.data,
-                                 req->pairing_secret.len, req->peer_cert_fingerprint, &p);
+  int rv = pl_link_from_candidates(&a->links, req->candidates, req->n_candidates,
+                                   req->pairing_secret.data, req->pairing_secret.len,
+                                   req->peer_cert_fingerprint, &l);
+  if (rv == PL_ERR_INVALID) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "candidates: no usable address");
+    return;
+  }
   if (rv != 0) {
-    pl_rpc_call_finish(call, PL_RPC_INTERNAL, "cannot start the pairing: %s", pl_strerror(rv));
+    pl_rpc_call_finish(call, rv == PL_ERR_NOMEM ? PL_RPC_RESOURCE_EXHAUSTED : PL_RPC_INTERNAL,
+                       "cannot start the link: %s", pl_strerror(rv));
     return;
   }
-  if (!req->wait) {
-    Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
-    Peerlink__V1__PeerPath path;
-    Peerlink__V1__Endpoint remote, local;
-    char ip[128];
-    pl_pairing_describe_path(p, &path, &remote, &local, ip, sizeof ip);
-    resp.path = &path;
-    pl_rpc_call_reply(call, &resp.base);
-    return;
-  }
-  pl_connect_wait(a, call, NULL, p->pairing_id,
-                  req->timeout_ms ? req->timeout_ms : CONNECT_DEFAULT_TIMEOUT_MS);
+  if (!req->wait)
+    pl_connect_reply(call, l, NULL);
+  else
+    connect_wait(a, call, NULL, l->pairing_id, req->timeout_ms);
+}
+
+/* The PairRequest could not be queued on the Register stream. */
+static void pair_failed(pl_agent *a, pl_rpc_call *call, int rv) {
+  if (rv == PL_ERR_FULL)
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
+                       "cannot ask the rendezvous to pair: the Register stream has %zu messages "
+                       "queued (its limit); try again shortly",
+                       a->reg.call ? pl_rpc_client_call_pending(a->reg.call) : (size_t)0);
+  else if (rv == PL_ERR_NOMEM)
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
+                       "cannot ask the rendezvous to pair: agent out of memory");
+  else
+    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE,
+                       "cannot ask the rendezvous to pair: the registration has ended (%s)",
+                       pl_strerror(rv));
 }
 
 static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
@@ -195,8 +226,8 @@ static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "peer_id: that is this agent's own ID");
     return;
   }
-  pl_pairing *p = pl_pairing_find_peer(a, req->peer_id);
-  if (p == NULL) {
+  pl_link *l = pl_links_find_peer(&a->links, req->peer_id);
+  if (l == NULL) {
     if (!pl_registration_is_registered(&a->reg)) {
       pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE,
                          "not registered with a rendezvous (%s); connect by candidates instead",
@@ -208,25 +239,16 @@ static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
                          req->peer_id);
       return;
     }
-    pl_registration_pair(&a->reg, req->peer_id);
-  }
-  if (!req->wait || (p && p->path.kind != PL_PATH_NONE)) {
-    Peerlink__V1__ConnectResponse resp = PEERLINK__V1__CONNECT_RESPONSE__INIT;
-    Peerlink__V1__PeerPath path = PEERLINK__V1__PEER_PATH__INIT;
-    Peerlink__V1__Endpoint remote, local;
-    char ip[128];
-    if (p)
-      pl_pairing_describe_path(p, &path, &remote, &local, ip, sizeof ip);
-    else {
-      path.peer_id = (char *)req->peer_id;
-      path.kind = PEERLINK__V1__PATH_KIND__PATH_KIND_NONE;
+    int rv = pl_registration_pair(&a->reg, req->peer_id);
+    if (rv != 0) {
+      pair_failed(a, call, rv);
+      return;
     }
-    resp.path = &path;
-    pl_rpc_call_reply(call, &resp.base);
-    return;
   }
-  pl_connect_wait(a, call, req->peer_id, NULL,
-                  req->timeout_ms ? req->timeout_ms : CONNECT_DEFAULT_TIMEOUT_MS);
+  if (!req->wait || (l && l->path.kind != PL_PATH_NONE))
+    pl_connect_reply(call, l, req->peer_id);
+  else
+    connect_wait(a, call, req->peer_id, NULL, req->timeout_ms);
 }
 
 static void connect_done(pl_rpc_call *call, int cancelled, void *data) {
@@ -241,13 +263,37 @@ static void disconnect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void
   Peerlink__V1__DisconnectResponse resp = PEERLINK__V1__DISCONNECT_RESPONSE__INIT;
   if (check_peer_id(call, req->peer_id) != 0)
     return;
-  pl_pairing *p = pl_pairing_find_peer(a, req->peer_id);
-  if (p == NULL) {
+  pl_link *l = pl_links_find_peer(&a->links, req->peer_id);
+  if (l == NULL) {
     pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: not connected to %s", req->peer_id);
     return;
   }
-  pl_pairing_close(p, "disconnected by request");
-  pl_rpc_call_reply(call, &resp.base);
+  pl_link_close(l, "disconnected by request");
+  reply(call, &resp.base);
+}
+
+/* The datagram was dropped here, before it left: say where and why. */
+static void send_failed(pl_agent *a, pl_rpc_call *call, const pl_link *l, int rv) {
+  char remote[80];
+  if (rv == PL_ERR_FULL) {
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
+                       "datagram not sent: the path is relayed over the Register stream, which "
+                       "has %zu messages queued (its limit); try again shortly",
+                       a->reg.call ? pl_rpc_client_call_pending(a->reg.call) : (size_t)0);
+  } else if (rv == PL_ERR_NOMEM) {
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "datagram not sent: agent out of memory");
+  } else if (l->path.kind == PL_PATH_RELAY_TCP) {
+    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE,
+                       "datagram not sent: the path is relayed over the Register stream, which "
+                       "is down (%s)",
+                       a->reg.detail);
+  } else if (rv == PL_ERR_IO) {
+    pl_addr_format((const struct sockaddr *)&l->path.remote, remote, sizeof remote);
+    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE, "datagram not sent: UDP send to %s failed: %s",
+                       remote, pl_transport_last_error(&a->transport));
+  } else {
+    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE, "datagram not sent: %s", pl_strerror(rv));
+  }
 }
 
 static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
@@ -269,23 +315,23 @@ static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
                        PL_FRAME_MAX_PAYLOAD);
     return;
   }
-  pl_pairing *p = pl_pairing_find_peer(a, req->peer_id);
-  if (p == NULL) {
+  pl_link *l = pl_links_find_peer(&a->links, req->peer_id);
+  if (l == NULL) {
     pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: not connected to %s (call Connect)",
                        req->peer_id);
     return;
   }
-  int rv = pl_pairing_send(p, req->data.data, req->data.len);
+  int rv = pl_link_send(l, req->data.data, req->data.len);
   if (rv == PL_ERR_STATE) {
     pl_rpc_call_finish(call, PL_RPC_FAILED_PRECONDITION, "no path to %s yet", req->peer_id);
     return;
   }
   if (rv != 0) {
-    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE, "send failed: %s", pl_strerror(rv));
+    send_failed(a, call, l, rv);
     return;
   }
   resp.sequence = ++a->datagrams_sent;
-  pl_rpc_call_reply(call, &resp.base);
+  reply(call, &resp.base);
 }
 
 static void benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {

@@ -1,8 +1,9 @@
+/* The WatchEvents fan-out (agent/events.h). */
 #include "agent/events.h"
 
 #include <stdlib.h>
-#include <time.h>
 
+#include "control/common/clock.h"
 #include "control/common/err.h"
 
 void pl_events_init(pl_events *ev) {
@@ -40,19 +41,23 @@ void pl_events_remove(pl_events *ev, pl_rpc_call *call) {
   free(w);
 }
 
+/* A watcher that cannot take an event is ended, never left with a silent gap. */
 static void send_one(pl_rpc_call *call, const Peerlink__V1__WatchEventsResponse *resp) {
-  if (pl_rpc_call_pending(call) >= PL_EVENTS_MAX_QUEUED) {
+  int rv = pl_rpc_call_send(call, &resp->base);
+  if (rv == 0 || rv == PL_ERR_CLOSED)
+    return; /* sent, or the call is over already (its on_done removes the watcher) */
+  if (rv == PL_ERR_FULL)
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
-                       "watcher too slow: %d events queued and not read", PL_EVENTS_MAX_QUEUED);
-    return;
-  }
-  pl_rpc_call_send(call, &resp->base);
+                       "watcher too slow: %zu events queued and not read; watch again with "
+                       "include_current to resynchronise",
+                       pl_rpc_call_pending(call));
+  else
+    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "cannot queue an event: %s",
+                       pl_strerror(rv));
 }
 
 void pl_events_publish(pl_events *ev, Peerlink__V1__Event *event, pl_rpc_call *only) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  event->unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  event->unix_ms = pl_clock_unix_ms();
   Peerlink__V1__WatchEventsResponse resp = PEERLINK__V1__WATCH_EVENTS_RESPONSE__INIT;
   resp.event = event;
   ev->published++;

@@ -7,9 +7,9 @@
 #include "peerlink/v1/agent.pb-c.h"
 
 /* The WatchEvents fan-out: every published event goes to every open WatchEvents stream. A
- * watcher that falls more than PL_EVENTS_MAX_QUEUED events behind is ended with
- * RESOURCE_EXHAUSTED rather than silently missing events. */
-#define PL_EVENTS_MAX_QUEUED 4096
+ * watcher whose stream cannot take an event (the rpc send queue is at its limit,
+ * pl_rpc_call_send_limit: the client reads too slowly; or no memory) is ended with
+ * RESOURCE_EXHAUSTED and a message saying so, rather than silently missing events. */
 
 typedef struct pl_events_watcher {
   pl_rpc_call *call;

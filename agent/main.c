@@ -1,4 +1,4 @@
-/* peerlink-agent: identity, control API, registration with the rendezvous. */
+/* peerlink-agent: flags, start-up in dependency order, and an orderly stop. */
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/wc_port.h>
 
@@ -7,10 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "control/common/addr.h"
-#include "control/common/hex.h"
 #include "agent/agent.h"
 #include "agent/candidates.h"
+#include "control/common/addr.h"
 #include "control/common/err.h"
 #include "control/common/flags.h"
 #include "control/common/log.h"
@@ -28,7 +27,6 @@ typedef struct options {
 typedef struct app {
   pl_agent agent;
   pl_signals signals;
-  int stun_from_flags;
 } app;
 
 static const char usage_head[] =
@@ -36,106 +34,6 @@ static const char usage_head[] =
     "A peerlink worker agent: creates its identity on first start, registers with a rendezvous\n"
     "and serves peerlink.v1.Agent over gRPC (with health and server reflection). Prints its ID\n"
     "and bound addresses on one line at start.";
-
-/* --- events from the registration ------------------------------------------------------- */
-
-static void on_reg_state(void *arg, Peerlink__V1__RendezvousState state, const char *detail) {
-  pl_agent *a = &((app *)arg)->agent;
-  Peerlink__V1__RendezvousStateChanged rs = PEERLINK__V1__RENDEZVOUS_STATE_CHANGED__INIT;
-  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  rs.state = state;
-  rs.detail = (char *)detail;
-  ev.kind_case = PEERLINK__V1__EVENT__KIND_RENDEZVOUS;
-  ev.rendezvous = &rs;
-  pl_events_publish(&a->events, &ev, NULL);
-}
-
-static void publish_peer(pl_agent *a, int joined, Peerlink__V1__AgentInfo *info, int updated) {
-  Peerlink__V1__PeerListChanged pc = PEERLINK__V1__PEER_LIST_CHANGED__INIT;
-  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  pc.joined = joined;
-  pc.updated = updated;
-  pc.peer = info;
-  ev.kind_case = PEERLINK__V1__EVENT__KIND_PEER_LIST;
-  ev.peer_list = &pc;
-  pl_events_publish(&a->events, &ev, NULL);
-}
-
-static void on_reg_change(void *arg, const Peerlink__V1__RegistryChange *change) {
-  pl_agent *a = &((app *)arg)->agent;
-  pl_agentlist_entry *e;
-  if (strcmp(change->agent->id, a->ident.id) == 0)
-    return;
-  switch (change->kind) {
-  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED:
-  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED:
-    if (pl_agentlist_put(&a->peers, change->agent, &e) == 0)
-      publish_peer(a, 1, e->info,
-                   change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED);
-    break;
-  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT:
-    if ((e = pl_agentlist_find(&a->peers, change->agent->id)) != NULL) {
-      publish_peer(a, 0, e->info, 0);
-      pl_agentlist_remove(&a->peers, e);
-    }
-    break;
-  default: break;
-  }
-}
-
-static void on_reg_reset(void *arg) {
-  pl_agent *a = &((app *)arg)->agent;
-  /* Without the stream we cannot know who is still there; report everyone as gone. */
-  while (a->peers.head) {
-    publish_peer(a, 0, a->peers.head->info, 0);
-    pl_agentlist_remove(&a->peers, a->peers.head);
-  }
-}
-
-static void on_reg_registered(void *arg, uint32_t udp_port, uint32_t udp_alt_port) {
-  app *p = arg;
-  pl_agent *a = &p->agent;
-  if (p->stun_from_flags || udp_port == 0)
-    return;
-  /* No --stun: the rendezvous's own responder(s) on the host we dialled. */
-  size_t n = 0;
-  if (pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_port) == 0)
-    n++;
-  if (udp_alt_port && pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_alt_port) == 0)
-    n++;
-  if (n == a->n_stun_servers && a->stun)
-    return; /* same servers as before a reconnect: the running client keeps its results */
-  a->n_stun_servers = n;
-  if (n == 0)
-    pl_log(PL_LOG_WARN, "stun_disabled", "reason=\"rendezvous host %s is not numeric\"",
-           a->rdv_host);
-  pl_agent_stun_start(a);
-}
-
-static void on_reg_offer(void *arg, const Peerlink__V1__Offer *offer) {
-  app *p = arg;
-  int rv = pl_pairing_from_offer(&p->agent, offer);
-  if (rv != 0)
-    pl_log(PL_LOG_WARN, "offer_rejected", "pairing=%s reason=\"%s\"", offer->pairing_id,
-           pl_strerror(rv));
-}
-
-static void on_reg_pair_error(void *arg, const Peerlink__V1__PairError *err) {
-  app *p = arg;
-  pl_connect_fail_peer(&p->agent, err->peer_id, PL_RPC_FAILED_PRECONDITION, err->message);
-}
-
-static void on_reg_relay(void *arg, const char *pairing_id, const uint8_t *data, size_t len) {
-  app *p = arg;
-  uint8_t pid[PL_FRAME_PAIRING_LEN];
-  pl_pairing *pairing;
-  if (pl_hex_decode(pid, sizeof pid, pairing_id) != 0 ||
-      (pairing = pl_pairing_find_id(&p->agent, pid)) == NULL) {
-    p->agent.dropped_datagrams++;
-    return;
-  }
-  pl_pairing_recv(pairing, NULL, 1, data, len);
-}
 
 /* --- start and stop --------------------------------------------------------------------- */
 
@@ -152,12 +50,12 @@ static void on_stop(void *arg) {
   app *p = arg;
   pl_agent *a = &p->agent;
   pl_log(PL_LOG_INFO, "stopping", "grace_ms=%d", SHUTDOWN_GRACE_MS);
-  a->closing = 1;
-  pl_pairing_close_all(a, "agent stopping");
+  /* First, while the transport and the Register stream still carry each link's CLOSE. */
+  pl_agent_links_close(a, "agent stopping");
   pl_agent_stun_close(a);
   if (a->reg.target)
-    pl_registration_stop(&a->reg, on_registration_stopped, a);
-  pl_agent_udp_close(a);
+    pl_registration_stop(&a->reg, on_registration_stopped, a); /* relayed CLOSEs drain first */
+  pl_transport_close(&a->transport, NULL, NULL);
   pl_rpc_server_shutdown(a->server, SHUTDOWN_GRACE_MS, on_server_down, a);
 }
 
@@ -194,11 +92,16 @@ static int start(app *p, options *o) {
             o->state_dir, pl_strerror(rv));
     return 1;
   }
-  if ((rv = pl_agent_udp_start(a, o->udp)) != 0) {
-    fprintf(stderr, "peerlink-agent: --udp %s: %s\n", o->udp,
-            rv == PL_ERR_INVALID ? "not an IP address and port" : "cannot bind");
-    return rv == PL_ERR_INVALID ? 2 : 1;
+  struct sockaddr_storage udp;
+  if (pl_hostport_split(o->udp, host, &port) != 0 || pl_addr_parse(&udp, host, port) != 0) {
+    fprintf(stderr, "peerlink-agent: --udp %s: not an IP address and port\n", o->udp);
+    return 2;
   }
+  if (pl_transport_open(&a->transport, a->loop, (const struct sockaddr *)&udp) != 0) {
+    fprintf(stderr, "peerlink-agent: --udp %s: cannot bind\n", o->udp);
+    return 1;
+  }
+  pl_transport_local_text(&a->transport, a->udp_addr, sizeof a->udp_addr);
   pl_rpc_server_config cfg = {
       .listen = o->control,
       .token = o->token,
@@ -222,37 +125,26 @@ static int start(app *p, options *o) {
   snprintf(a->control_addr, sizeof a->control_addr, "%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
            strchr(host, ':') ? "]" : "", port);
 
-  uv_timer_init(a->loop, &a->stun_timer);
-  a->stun_timer.data = a;
   a->stun_recheck_us = o->stun_recheck_ms * 1000;
-  a->keepalive_us = o->keepalive_ms * 1000;
-  a->dead_after_us = o->dead_after_ms * 1000;
-  a->relay_after_us = o->relay_after_ms * 1000;
   a->nat = PEERLINK__V1__NAT_BEHAVIOR__NAT_BEHAVIOR_UNKNOWN;
   if ((rv = parse_stun_servers(a, o->stun)) != 0)
     return rv;
-  p->stun_from_flags = a->n_stun_servers > 0;
+  a->stun_from_flags = a->n_stun_servers > 0;
   if (pl_agent_refresh_candidates(a) != 0) {
     fprintf(stderr, "peerlink-agent: cannot list interface addresses\n");
     return 1;
   }
+  a->links.keepalive_us = o->keepalive_ms * 1000;
+  a->links.dead_after_us = o->dead_after_ms * 1000;
+  a->links.relay_after_us = o->relay_after_ms * 1000;
+  pl_agent_links_init(a);
+  pl_agent_stun_init(a);
 
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
   snprintf(a->reg.detail, sizeof a->reg.detail, "no --rendezvous configured");
-  if (o->rendezvous) {
-    pl_hostport_split(o->rendezvous, a->rdv_host, &port);
-    a->reg.ident = &a->ident;
-    a->reg.name = a->name;
-    a->reg.target = o->rendezvous;
-    a->reg.token = o->rendezvous_token;
-    a->reg.candidates = a->cands;
-    a->reg.n_candidates = a->n_cands;
-    a->reg.nat_behavior = a->nat;
-    a->reg.cb = (pl_registration_callbacks){on_reg_state,      on_reg_change, on_reg_reset,
-                                            on_reg_registered, on_reg_offer,  on_reg_pair_error,
-                                            on_reg_relay};
-    a->reg.arg = p;
-    pl_registration_start(&a->reg, a->loop);
+  if (o->rendezvous && pl_agent_registration_start(a, o->rendezvous, o->rendezvous_token) != 0) {
+    fprintf(stderr, "peerlink-agent: --rendezvous %s: cannot start registering\n", o->rendezvous);
+    return 1;
   }
   pl_agent_stun_start(a);
   printf("peerlink-agent: id=%s name=%s control=%s udp=%s rendezvous=%s\n", a->ident.id, a->name,

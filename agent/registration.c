@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/agent.h"
+#include "agent/version.h"
 #include "control/common/err.h"
 #include "control/common/log.h"
 
@@ -23,11 +23,7 @@ static void on_retry_timer(uv_timer_t *t) {
 
 static void schedule_retry(pl_registration *reg) {
   /* Jitter spreads the reconnects of many agents after a rendezvous restart. */
-  uint64_t delay = reg->backoff_ms / 2 + (uint64_t)rand() % (reg->backoff_ms / 2 + 1);
-  reg->backoff_ms *= 2;
-  if (reg->backoff_ms > PL_REGISTRATION_BACKOFF_MAX_MS)
-    reg->backoff_ms = PL_REGISTRATION_BACKOFF_MAX_MS;
-  uv_timer_start(&reg->retry, on_retry_timer, delay, 0);
+  uv_timer_start(&reg->retry, on_retry_timer, pl_backoff_next(&reg->backoff), 0);
 }
 
 static void on_timer_closed(uv_handle_t *h) {
@@ -45,10 +41,18 @@ static void finish_stop(pl_registration *reg) {
 }
 
 /* Hello, unsigned (challenge == NULL) or signed over the rendezvous's nonce. */
+/* A message the stream must carry could not be queued: without it the rendezvous's view of us
+ * is wrong, so start over; the next Hello carries everything. */
+static void restart(pl_registration *reg, const char *what, int rv) {
+  pl_log(PL_LOG_WARN, "register_restart", "rendezvous=%s message=%s reason=\"%s\"", reg->target,
+         what, pl_strerror(rv));
+  pl_rpc_client_call_cancel(reg->call); /* on_status schedules the retry */
+}
+
 static void send_hello(pl_registration *reg, const uint8_t *challenge, size_t challengelen) {
   Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
   Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
-  uint8_t sig[128];
+  uint8_t sig[PL_IDENTITY_SIG_MAX];
   size_t siglen = sizeof sig;
   hello.id = (char *)reg->ident->id;
   hello.name = (char *)reg->name;
@@ -60,22 +64,11 @@ static void send_hello(pl_registration *reg, const uint8_t *challenge, size_t ch
   hello.n_candidates = reg->n_candidates;
   hello.nat_behavior = reg->nat_behavior;
   if (challenge) {
-    /* "peerlink-register-v1" || nonce || id (rendezvous.proto, Hello.signature). */
-    static const char context[] = "peerlink-register-v1";
-    uint8_t msg[sizeof context - 1 + 64 + PL_IDENTITY_ID_LEN];
-    size_t n = sizeof context - 1;
-    if (challengelen == 0 || challengelen > 64) {
-      pl_log(PL_LOG_ERROR, "bad_challenge", "rendezvous=%s len=%zu", reg->target, challengelen);
-      pl_rpc_client_call_cancel(reg->call);
-      return;
-    }
-    memcpy(msg, context, n);
-    memcpy(msg + n, challenge, challengelen);
-    n += challengelen;
-    memcpy(msg + n, reg->ident->id, PL_IDENTITY_ID_LEN);
-    n += PL_IDENTITY_ID_LEN;
-    if (pl_identity_sign(reg->ident, msg, n, sig, &siglen) != 0) {
-      pl_log(PL_LOG_ERROR, "sign_failed", "rendezvous=%s", reg->target);
+    /* The layout (rendezvous.proto, Hello.signature) lives in agent/identity. */
+    int rv = pl_identity_sign_register(reg->ident, challenge, challengelen, sig, &siglen);
+    if (rv != 0) {
+      pl_log(PL_LOG_ERROR, "sign_failed", "rendezvous=%s challenge_len=%zu error=\"%s\"",
+             reg->target, challengelen, pl_strerror(rv));
       pl_rpc_client_call_cancel(reg->call);
       return;
     }
@@ -86,7 +79,9 @@ static void send_hello(pl_registration *reg, const uint8_t *challenge, size_t ch
   }
   req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
   req.hello = &hello;
-  pl_rpc_client_call_send(reg->call, &req.base);
+  int rv = pl_rpc_client_call_send(reg->call, &req.base);
+  if (rv != 0)
+    restart(reg, "hello", rv);
 }
 
 static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
@@ -99,7 +94,7 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
     send_hello(reg, resp->challenge->nonce.data, resp->challenge->nonce.len);
     break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED:
-    reg->backoff_ms = PL_REGISTRATION_BACKOFF_MIN_MS;
+    pl_backoff_reset(&reg->backoff);
     reg->registered = 1;
     snprintf(detail, sizeof detail, "registered with %s as %s", reg->target,
              resp->registered->self ? resp->registered->self->observed_address : "?");
@@ -144,7 +139,7 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
   }
   snprintf(detail, sizeof detail, "%s: %s", pl_rpc_status_name(code), message ? message : "");
   pl_log(PL_LOG_WARN, "rendezvous_lost", "rendezvous=%s status=%s retry_in_ms<=%llu", reg->target,
-         pl_rpc_status_name(code), (unsigned long long)reg->backoff_ms);
+         pl_rpc_status_name(code), (unsigned long long)reg->backoff.cur_ms);
   set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISCONNECTED, detail);
   schedule_retry(reg);
 }
@@ -184,7 +179,8 @@ static void attempt(pl_registration *reg) {
 
 int pl_registration_start(pl_registration *reg, uv_loop_t *loop) {
   reg->loop = loop;
-  reg->backoff_ms = PL_REGISTRATION_BACKOFF_MIN_MS;
+  pl_backoff_init(&reg->backoff, PL_REGISTRATION_BACKOFF_MIN_MS, PL_REGISTRATION_BACKOFF_MAX_MS,
+                  reg->random);
   reg->channel = NULL;
   reg->call = NULL;
   reg->registered = 0;
@@ -210,7 +206,10 @@ int pl_registration_update_candidates(pl_registration *reg) {
   upd.nat_behavior = reg->nat_behavior;
   req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_CANDIDATES;
   req.candidates = &upd;
-  return pl_rpc_client_call_send(reg->call, &req.base);
+  int rv = pl_rpc_client_call_send(reg->call, &req.base);
+  if (rv != 0)
+    restart(reg, "candidates", rv);
+  return rv;
 }
 
 int pl_registration_pair(pl_registration *reg, const char *peer_id) {
@@ -238,13 +237,24 @@ int pl_registration_relay(pl_registration *reg, const char *pairing_id, const ui
   return pl_rpc_client_call_send(reg->call, &req.base);
 }
 
+static void on_stop_grace(uv_timer_t *t) {
+  pl_registration *reg = t->data;
+  if (reg->call)
+    pl_rpc_client_call_cancel(reg->call); /* on_status finishes the stop */
+}
+
 void pl_registration_stop(pl_registration *reg, void (*stopped)(void *arg), void *arg) {
   reg->stopping = 1;
   reg->stopped = stopped;
   reg->stopped_arg = arg;
   uv_timer_stop(&reg->retry);
-  if (reg->call)
-    pl_rpc_client_call_cancel(reg->call); /* on_status finishes the stop */
-  else
+  if (reg->call == NULL) {
     finish_stop(reg);
+    return;
+  }
+  /* The rendezvous ends a half-closed Register stream with OK once it has read everything. */
+  if (pl_rpc_client_call_close_send(reg->call) == 0)
+    uv_timer_start(&reg->retry, on_stop_grace, PL_REGISTRATION_STOP_GRACE_MS, 0);
+  else
+    pl_rpc_client_call_cancel(reg->call);
 }

@@ -2,12 +2,17 @@
 #define PEERLINK_AGENT_REGISTRATION_H
 
 /* The agent's Register stream to the rendezvous: sends Hello, follows the registry, and when
- * the stream ends (rendezvous gone, network down) reports it and reconnects with exponential
- * backoff on a fresh channel. */
+ * the stream ends (rendezvous gone, network down) reports it and reconnects with jittered
+ * exponential backoff (agent/backoff.h) on a fresh channel.
+ *
+ * At the stream's send-queue limit (PL_ERR_FULL from control/rpc), per message: a Hello or a
+ * candidates update restarts the stream (the rendezvous must not keep a wrong view of us); a
+ * PairRequest or a relayed frame is refused to its caller, and the stream goes on. */
 
 #include <stdint.h>
 #include <uv.h>
 
+#include "agent/backoff.h"
 #include "agent/identity/identity.h"
 #include "control/rpc/rpc.h"
 #include "peerlink/v1/agent.pb-c.h"
@@ -15,6 +20,7 @@
 
 #define PL_REGISTRATION_BACKOFF_MIN_MS 200
 #define PL_REGISTRATION_BACKOFF_MAX_MS 5000
+#define PL_REGISTRATION_STOP_GRACE_MS 500
 
 typedef struct pl_registration_callbacks {
   /* The state changed; detail says why (e.g. the status that ended the stream). */
@@ -44,11 +50,12 @@ typedef struct pl_registration {
   Peerlink__V1__NatBehavior nat_behavior;
   pl_registration_callbacks cb;
   void *arg;
+  pl_backoff_random_fn random; /* jitter source; NULL: getrandom */
 
   pl_rpc_channel *channel;
   pl_rpc_client_call *call;
-  uv_timer_t retry;
-  uint64_t backoff_ms;
+  uv_timer_t retry; /* the next attempt; while stopping, the grace before cancelling */
+  pl_backoff backoff;
   uint64_t attempts;
   Peerlink__V1__RendezvousState state;
   char detail[256];
@@ -60,18 +67,27 @@ typedef struct pl_registration {
 
 /* Starts registering (the first attempt runs at once). Returns 0 or PL_ERR_*. */
 int pl_registration_start(pl_registration *reg, uv_loop_t *loop);
-/* Sends the agent's current candidates and NAT behaviour (after a STUN change). Returns 0 or
- * PL_ERR_STATE when not registered (the next Hello carries them anyway). */
+/* Sends the agent's current candidates and NAT behaviour (after a STUN change). Returns 0,
+ * PL_ERR_STATE when not registered (the next Hello carries them anyway), or the send's error
+ * (PL_ERR_FULL, PL_ERR_NOMEM): then the stream is restarted, since the rendezvous would
+ * otherwise hand peers stale candidates; the new Hello carries the current ones. */
 int pl_registration_update_candidates(pl_registration *reg);
-/* Asks the rendezvous to pair with `peer_id`. Returns 0 or PL_ERR_STATE (not registered). */
+/* Asks the rendezvous to pair with `peer_id`. Returns 0, PL_ERR_STATE (not registered), or the
+ * send's error (PL_ERR_FULL at the stream's send-queue limit, PL_ERR_CLOSED, PL_ERR_NOMEM):
+ * nothing was sent, the stream goes on, and the caller tells whoever asked. */
 int pl_registration_pair(pl_registration *reg, const char *peer_id);
-/* Sends a frame for the peer over the stream (relay over TCP). Returns 0 or PL_ERR_STATE. */
+/* Sends a frame for the peer over the stream (relay over TCP). Returns 0, PL_ERR_STATE (not
+ * registered), or the send's error (PL_ERR_FULL, PL_ERR_CLOSED, PL_ERR_NOMEM): the frame is
+ * dropped like a lost datagram and the stream goes on; the link counts it, and a Send call
+ * whose DATA it was fails with the reason. */
 int pl_registration_relay(pl_registration *reg, const char *pairing_id, const uint8_t *data,
                           size_t len);
 /* 1 when registered (the stream is open and Registered arrived). */
 int pl_registration_is_registered(const pl_registration *reg);
 
-/* Cancels the stream, frees the channel, closes the timer, then calls stopped(arg). */
+/* Ends the stream: half-closes it so what is queued (e.g. CLOSE frames relayed to peers) still
+ * goes out and the rendezvous ends it cleanly, cancels it if that takes longer than
+ * PL_REGISTRATION_STOP_GRACE_MS, frees the channel, closes the timer, then calls stopped(arg). */
 void pl_registration_stop(pl_registration *reg, void (*stopped)(void *arg), void *arg);
 
 #endif

@@ -1,5 +1,6 @@
-/* STUN glue: drives the I/O-free client (agent/stun_client.h) from a libuv timer and the UDP
- * socket, and turns mapping changes into candidates, a CandidatesUpdate and an event. */
+/* STUN glue: drives the I/O-free client (agent/stun_client.h) from a libuv timer and the
+ * transport, and turns mapping changes into candidates, a CandidatesUpdate, the links' local
+ * endpoint and a NatChanged event. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ int pl_agent_refresh_candidates(pl_agent *a) {
   a->reg.candidates = a->cands;
   a->reg.n_candidates = a->n_cands;
   a->reg.nat_behavior = a->nat;
+  a->links.local = a->cands;
+  a->links.n_local = a->n_cands;
   return 0;
 }
 
@@ -68,6 +71,9 @@ static void on_stun_changed(pl_agent *a) {
              ? protobuf_c_enum_descriptor_get_value(&peerlink__v1__nat_behavior__descriptor, a->nat)
                    ->name
              : "?");
+  /* One socket serves every path: its public mapping, when known, is our side of each. */
+  pl_links_set_local(&a->links, a->has_public ? (const struct sockaddr *)&a->public_ep
+                                              : (const struct sockaddr *)&a->transport.local);
   if (pl_agent_refresh_candidates(a) == 0)
     pl_registration_update_candidates(&a->reg);
   pl_agent_publish_nat(a, NULL);
@@ -83,7 +89,7 @@ static void stun_flush(pl_agent *a) {
   struct sockaddr_storage dst;
   uint64_t now = pl_clock_now_us();
   while (pl_stun_client_poll(a->stun, now, buf, sizeof buf, &len, &dst) == 1)
-    pl_agent_udp_send(a, (const struct sockaddr *)&dst, buf, len);
+    pl_transport_send(&a->transport, (const struct sockaddr *)&dst, buf, len); /* retransmitted */
   if (pl_stun_client_changed(a->stun))
     on_stun_changed(a);
   uint64_t deadline = pl_stun_client_deadline(a->stun);
@@ -112,7 +118,7 @@ int pl_agent_stun_start(pl_agent *a) {
    * user UDP is blocked) cannot wait that long. 200 ms doubling, 6 sends, 8 x RTO last wait:
    * about 8 s, still generous for any path a punch could use. */
   pl_stun_client_set_timing(a->stun, 200000, 6, 8);
-  pl_stun_client_set_local(a->stun, (const struct sockaddr *)&a->udp_local);
+  pl_stun_client_set_local(a->stun, (const struct sockaddr *)&a->transport.local);
   for (size_t i = 0; i < a->n_cands; i++) {
     struct sockaddr_storage host;
     if (a->cands[i]->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST &&
@@ -124,15 +130,23 @@ int pl_agent_stun_start(pl_agent *a) {
   return 0;
 }
 
-void pl_agent_stun_recv(pl_agent *a, const struct sockaddr *from, const uint8_t *data, size_t len) {
+static void stun_recv(void *arg, const struct sockaddr *from, const uint8_t *data, size_t len) {
+  pl_agent *a = arg;
   if (a->stun == NULL || pl_stun_client_recv(a->stun, from, data, len, pl_clock_now_us()) != 0) {
-    a->dropped_datagrams++;
+    a->stun_dropped++;
     return;
   }
   stun_flush(a);
 }
 
+void pl_agent_stun_init(pl_agent *a) {
+  uv_timer_init(a->loop, &a->stun_timer);
+  a->stun_timer.data = a;
+  pl_transport_set_receiver(&a->transport, PL_DEMUX_STUN, stun_recv, NULL, a);
+}
+
 void pl_agent_stun_close(pl_agent *a) {
+  pl_transport_set_receiver(&a->transport, PL_DEMUX_STUN, NULL, NULL, NULL);
   uv_close((uv_handle_t *)&a->stun_timer, NULL);
   if (a->stun) {
     pl_stun_client_del(a->stun);

@@ -1,0 +1,76 @@
+/* The links wired into the agent: their datagrams go out on the transport or the Register
+ * stream, their path changes become PathChanged events and Connect answers, their DATA becomes
+ * MessageReceived events. */
+#include <string.h>
+
+#include "agent/agent.h"
+#include "control/common/err.h"
+#include "control/common/hex.h"
+
+static int send_udp(void *arg, const struct sockaddr *dst, const uint8_t *data, size_t len) {
+  pl_agent *a = arg;
+  return pl_transport_send(&a->transport, dst, data, len);
+}
+
+static int send_stream(void *arg, const char *pairing_id, const uint8_t *data, size_t len) {
+  pl_agent *a = arg;
+  int rv = pl_registration_relay(&a->reg, pairing_id, data, len);
+  return rv == PL_ERR_STATE ? PL_ERR_CLOSED : rv; /* not registered: there is no stream */
+}
+
+static void on_path(void *arg, pl_link *l, const char *detail) {
+  pl_agent *a = arg;
+  Peerlink__V1__PeerPath path;
+  Peerlink__V1__Endpoint remote, local;
+  Peerlink__V1__PathChanged pc = PEERLINK__V1__PATH_CHANGED__INIT;
+  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+  char ip[128];
+  if (a->closing)
+    return; /* the watchers are being ended too */
+  pl_link_describe(l, &path, &remote, &local, ip, sizeof ip);
+  pc.path = &path;
+  pc.detail = (char *)detail;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_PATH;
+  ev.path = &pc;
+  pl_events_publish(&a->events, &ev, NULL);
+  pl_connect_resolve(&a->waiters, l);
+}
+
+static void on_data(void *arg, pl_link *l, const uint8_t *data, size_t len) {
+  pl_agent *a = arg;
+  Peerlink__V1__MessageReceived m = PEERLINK__V1__MESSAGE_RECEIVED__INIT;
+  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+  m.peer_id = l->peer_id;
+  m.delivery = PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM;
+  m.data.data = (uint8_t *)data;
+  m.data.len = len;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_MESSAGE;
+  ev.message = &m;
+  pl_events_publish(&a->events, &ev, NULL);
+}
+
+void pl_agent_links_init(pl_agent *a) {
+  pl_links *ls = &a->links;
+  ls->loop = a->loop;
+  pl_hex_decode(ls->self_id, sizeof ls->self_id, a->ident.id);
+  ls->self_fingerprint = a->ident.cert_fingerprint;
+  ls->io = (pl_link_io){.send_udp = send_udp, .send_stream = send_stream, .arg = a};
+  ls->obs = (pl_link_observer){.on_path = on_path, .on_data = on_data, .arg = a};
+  ls->local = a->cands;
+  ls->n_local = a->n_cands;
+  ls->relay_host = a->rdv_host;
+  pl_links_init(ls);
+  pl_links_set_local(ls, (const struct sockaddr *)&a->transport.local);
+  pl_transport_set_receiver(&a->transport, PL_DEMUX_FRAME, pl_links_recv_udp, NULL, ls);
+  pl_connect_waiters_init(&a->waiters, a->loop, ls);
+}
+
+void pl_agent_links_close(pl_agent *a, const char *why) {
+  a->closing = 1;
+  pl_links_close_all(&a->links, why);
+  pl_connect_fail(&a->waiters, NULL, PL_RPC_UNAVAILABLE, why);
+}
+
+uint64_t pl_agent_dropped(const pl_agent *a) {
+  return a->transport.stats.unclaimed + a->links.dropped + a->stun_dropped;
+}

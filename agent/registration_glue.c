@@ -1,0 +1,125 @@
+/* What the agent does with what its Register stream brings: registry changes become its peer
+ * list and PeerListChanged events, offers become links, pair errors end Connect waiters,
+ * relayed frames go to their link, and the rendezvous's UDP ports become STUN servers. */
+#include <string.h>
+
+#include "agent/agent.h"
+#include "control/common/addr.h"
+#include "control/common/err.h"
+#include "control/common/flags.h"
+#include "control/common/log.h"
+
+static void on_state(void *arg, Peerlink__V1__RendezvousState state, const char *detail) {
+  pl_agent *a = arg;
+  Peerlink__V1__RendezvousStateChanged rs = PEERLINK__V1__RENDEZVOUS_STATE_CHANGED__INIT;
+  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+  rs.state = state;
+  rs.detail = (char *)detail;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_RENDEZVOUS;
+  ev.rendezvous = &rs;
+  pl_events_publish(&a->events, &ev, NULL);
+}
+
+static void publish_peer(pl_agent *a, int joined, Peerlink__V1__AgentInfo *info, int updated) {
+  Peerlink__V1__PeerListChanged pc = PEERLINK__V1__PEER_LIST_CHANGED__INIT;
+  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+  pc.joined = joined;
+  pc.updated = updated;
+  pc.peer = info;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_PEER_LIST;
+  ev.peer_list = &pc;
+  pl_events_publish(&a->events, &ev, NULL);
+}
+
+static void on_change(void *arg, const Peerlink__V1__RegistryChange *change) {
+  pl_agent *a = arg;
+  pl_agentlist_entry *e;
+  if (strcmp(change->agent->id, a->ident.id) == 0)
+    return;
+  switch (change->kind) {
+  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED:
+  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED:
+    if (pl_agentlist_put(&a->peers, change->agent, &e) == 0)
+      publish_peer(a, 1, e->info,
+                   change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED);
+    break;
+  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT:
+    if ((e = pl_agentlist_find(&a->peers, change->agent->id)) != NULL) {
+      publish_peer(a, 0, e->info, 0);
+      pl_agentlist_remove(&a->peers, e);
+    }
+    break;
+  default: break;
+  }
+}
+
+static void on_reset(void *arg) {
+  pl_agent *a = arg;
+  /* Without the stream we cannot know who is still there; report everyone as gone. */
+  while (a->peers.head) {
+    publish_peer(a, 0, a->peers.head->info, 0);
+    pl_agentlist_remove(&a->peers, a->peers.head);
+  }
+}
+
+static void on_registered(void *arg, uint32_t udp_port, uint32_t udp_alt_port) {
+  pl_agent *a = arg;
+  if (a->stun_from_flags || udp_port == 0)
+    return;
+  /* No --stun: the rendezvous's own responder(s) on the host we dialled. */
+  size_t n = 0;
+  if (pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_port) == 0)
+    n++;
+  if (udp_alt_port && pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_alt_port) == 0)
+    n++;
+  if (n == a->n_stun_servers && a->stun)
+    return; /* same servers as before a reconnect: the running client keeps its results */
+  a->n_stun_servers = n;
+  if (n == 0)
+    pl_log(PL_LOG_WARN, "stun_disabled", "reason=\"rendezvous host %s is not numeric\"",
+           a->rdv_host);
+  pl_agent_stun_start(a);
+}
+
+static void on_offer(void *arg, const Peerlink__V1__Offer *offer) {
+  pl_agent *a = arg;
+  int rv = pl_link_from_offer(&a->links, offer, NULL);
+  if (rv != 0)
+    pl_log(PL_LOG_WARN, "offer_rejected", "pairing=%s reason=\"%s\"", offer->pairing_id,
+           pl_strerror(rv));
+}
+
+static void on_pair_error(void *arg, const Peerlink__V1__PairError *err) {
+  pl_agent *a = arg;
+  pl_connect_fail(&a->waiters, err->peer_id, PL_RPC_FAILED_PRECONDITION, err->message);
+}
+
+static void on_relay(void *arg, const char *pairing_id, const uint8_t *data, size_t len) {
+  pl_agent *a = arg;
+  pl_links_recv_stream(&a->links, pairing_id, data, len);
+}
+
+int pl_agent_registration_start(pl_agent *a, const char *target, const char *token) {
+  int port;
+  pl_registration *reg = &a->reg;
+  if (pl_hostport_split(target, a->rdv_host, &port) != 0)
+    return PL_ERR_INVALID;
+  reg->ident = &a->ident;
+  reg->name = a->name;
+  reg->target = target;
+  reg->token = token;
+  reg->candidates = a->cands;
+  reg->n_candidates = a->n_cands;
+  reg->nat_behavior = a->nat;
+  reg->cb = (pl_registration_callbacks){
+      .on_state = on_state,
+      .on_change = on_change,
+      .on_reset = on_reset,
+      .on_registered = on_registered,
+      .on_offer = on_offer,
+      .on_pair_error = on_pair_error,
+      .on_relay = on_relay,
+  };
+  reg->arg = a;
+  return pl_registration_start(reg, a->loop);
+}
