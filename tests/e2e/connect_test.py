@@ -96,6 +96,26 @@ class ThroughRendezvous(unittest.TestCase):
         self.assertGreaterEqual(before, len(junk) - 1)  # the empty datagram may not count
 
 
+def explicit_connect(to, to_stub, secret, wait=False, timeout_ms=10000):
+    """A ConnectRequest to agent `to` by its UDP address, with no rendezvous."""
+    fp = to_stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
+    return agent_pb2.ConnectRequest(candidates=[endpoint_of(to.fields["udp"])],
+                                    pairing_secret=secret, peer_cert_fingerprint=fp, wait=wait,
+                                    timeout_ms=timeout_ms)
+
+
+def connect_explicit(test, a, b):
+    """Pairs agents a and b by explicit candidates; returns a's watcher once a's path is up."""
+    sa, sb = stub(a, test), stub(b, test)
+    secret = os.urandom(32)
+    wa = g.EventWatcher(a.fields["control"])
+    test.addCleanup(wa.close)
+    sb.Connect(explicit_connect(a, sa, secret), timeout=10)
+    r = sa.Connect(explicit_connect(b, sb, secret, wait=True), timeout=15)
+    test.assertEqual(r.path.kind, DIRECT)
+    return wa
+
+
 class DeadPath(unittest.TestCase):
     def test_peer_vanishing_is_detected_and_reported(self):
         # Fast keep-alives and death detection so the test is short; the logic is the same.
@@ -103,19 +123,8 @@ class DeadPath(unittest.TestCase):
         a = harness.start_agent("left", extra=timing)
         b = harness.start_agent("right", extra=timing)
         try:
-            sa, sb = stub(a, self), stub(b, self)
-            fa = sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
-            fb = sb.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
-            secret = os.urandom(32)
-            wa = g.EventWatcher(a.fields["control"])
-            self.addCleanup(wa.close)
-            sb.Connect(agent_pb2.ConnectRequest(candidates=[endpoint_of(a.fields["udp"])],
-                                                pairing_secret=secret, peer_cert_fingerprint=fa),
-                       timeout=10)
-            r = sa.Connect(agent_pb2.ConnectRequest(
-                candidates=[endpoint_of(b.fields["udp"])], pairing_secret=secret,
-                peer_cert_fingerprint=fb, wait=True, timeout_ms=10000), timeout=15)
-            self.assertEqual(r.path.kind, DIRECT)
+            sa = stub(a, self)
+            wa = connect_explicit(self, a, b)
             b.kill()  # no CLOSE frame: the path just goes silent
             ev = wa.wait_for(lambda e: e.HasField("path") and
                              e.path.path.kind == agent_pb2.PATH_KIND_NONE, "path declared dead",
@@ -130,23 +139,37 @@ class DeadPath(unittest.TestCase):
             b.kill()
 
 
+class StoppingAgent(unittest.TestCase):
+    def test_peer_hears_of_it_at_once(self):
+        # A path that is only declared dead after a minute: within the test's deadline only the
+        # stopping agent's CLOSE frame can end it.
+        timing = ["--dead-after", "60s"]
+        a = harness.start_agent("stays", extra=timing)
+        b = harness.start_agent("leaves", extra=timing)
+        try:
+            wa = connect_explicit(self, a, b)
+            self.assertEqual(b.stop(), 0)  # SIGTERM: an orderly stop
+            ev = wa.wait_for(lambda e: e.HasField("path") and
+                             e.path.path.kind == agent_pb2.PATH_KIND_NONE, "path closed",
+                             deadline=15)
+            self.assertEqual(ev.path.path.peer_id, b.fields["id"])
+            self.assertEqual(ev.path.detail, "closed by the peer")
+        finally:
+            a.kill()
+            b.kill()
+
+
 class ExplicitCandidates(unittest.TestCase):
     def test_connect_without_rendezvous(self):
         a = harness.start_agent("east")
         b = harness.start_agent("west")
         try:
             sa, sb = stub(a, self), stub(b, self)
-            fa = sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
-            fb = sb.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
             secret = os.urandom(32)
             wb = g.EventWatcher(b.fields["control"])
             self.addCleanup(wb.close)
-            fut = sa.Connect.future(agent_pb2.ConnectRequest(
-                candidates=[endpoint_of(b.fields["udp"])], pairing_secret=secret,
-                peer_cert_fingerprint=fb, wait=True, timeout_ms=10000), timeout=15)
-            rb = sb.Connect(agent_pb2.ConnectRequest(
-                candidates=[endpoint_of(a.fields["udp"])], pairing_secret=secret,
-                peer_cert_fingerprint=fa, wait=True, timeout_ms=10000), timeout=15)
+            fut = sa.Connect.future(explicit_connect(b, sb, secret, wait=True), timeout=15)
+            rb = sb.Connect(explicit_connect(a, sa, secret, wait=True), timeout=15)
             ra = fut.result()
             self.assertEqual(ra.path.kind, DIRECT)
             self.assertEqual(rb.path.kind, DIRECT)
@@ -164,15 +187,10 @@ class ExplicitCandidates(unittest.TestCase):
         b = harness.start_agent("two")
         try:
             sa, sb = stub(a, self), stub(b, self)
-            fb = sb.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
-            fa = sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
-            sb.Connect(agent_pb2.ConnectRequest(candidates=[endpoint_of(a.fields["udp"])],
-                                                pairing_secret=b"B" * 32, peer_cert_fingerprint=fa),
-                       timeout=10)
+            sb.Connect(explicit_connect(a, sa, b"B" * 32), timeout=10)
             with self.assertRaises(grpc.RpcError) as e:
-                sa.Connect(agent_pb2.ConnectRequest(
-                    candidates=[endpoint_of(b.fields["udp"])], pairing_secret=b"A" * 32,
-                    peer_cert_fingerprint=fb, wait=True, timeout_ms=1500), timeout=15)
+                sa.Connect(explicit_connect(b, sb, b"A" * 32, wait=True, timeout_ms=1500),
+                           timeout=15)
             self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
             self.assertIn("probe", e.exception.details())  # says what was tried
         finally:
