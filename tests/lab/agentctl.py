@@ -5,6 +5,7 @@ reach. Each agent gets a Unix socket (file system sockets are not per network na
 whose connections are piped to a TCP connection opened inside the agent's namespace, and
 the driver talks gRPC to `unix:PATH`."""
 
+import contextlib
 import os
 import re
 import socket
@@ -54,6 +55,33 @@ def load_stubs(proto_dir, gen_dir):
     sys.path.insert(0, gen_dir)
     from peerlink.v1 import agent_pb2, agent_pb2_grpc, common_pb2  # noqa: E402
     return _Merged(agent_pb2, common_pb2), agent_pb2_grpc
+
+
+def test_setup():
+    """What a lab test that drives agents starts with: (messages, agent stubs, log folder)."""
+    pb, pb_grpc = load_stubs(DEFAULT_PROTO_DIR,
+                             tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR")))
+    logs = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or tempfile.mkdtemp()
+    return pb, pb_grpc, logs
+
+
+@contextlib.contextmanager
+def served_lab(logs, rendezvous=DEFAULT_RENDEZVOUS):
+    """A lab whose internet runs coturn and the rendezvous; torn down on exit."""
+    with netlab.Lab(log=netlab.log_stderr) as lab:
+        servers.start_coturn(lab, log_dir=logs)
+        servers.start_rendezvous(lab, rendezvous, log_dir=logs)
+        yield lab
+
+
+def test_main():
+    """unittest.main for a lab test; without root it is skipped (exit 0), as run_py.sh does."""
+    import unittest
+    if os.geteuid() != 0:
+        print("SKIPPED: the NAT lab needs root (network namespaces, nftables); "
+              "running as uid %d" % os.geteuid())
+        sys.exit(0)
+    unittest.main(verbosity=2)
 
 
 class _Merged:

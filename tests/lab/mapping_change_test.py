@@ -7,7 +7,6 @@ timing a mapping out does to a real agent."""
 
 import os
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -15,14 +14,10 @@ sys.path.insert(0, HERE)
 
 import agentctl  # noqa: E402
 import bench_conntrack  # noqa: E402
-import netlab  # noqa: E402
-import servers  # noqa: E402
 
 AGENT = agentctl.runfile("agent/peerlink-agent", "bin/peerlink-agent")
 RENDEZVOUS = agentctl.runfile("control/rendezvous/peerlink-rendezvous",
                               "bin/peerlink-rendezvous")
-PROTO_DIR = os.path.dirname(agentctl.runfile("proto/peerlink/v1/agent.proto",
-                                             "proto/peerlink/v1/agent.proto")) + "/../.."
 DEADLINE = 20.0
 
 
@@ -33,12 +28,8 @@ def public(ev):
 
 class MappingChange(unittest.TestCase):
     def test_new_mapping_is_reported_and_reregistered(self):
-        pb, pb_grpc = agentctl.load_stubs(PROTO_DIR, tempfile.mkdtemp(
-            dir=os.environ.get("TEST_TMPDIR")))
-        logs = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or tempfile.mkdtemp()
-        with netlab.Lab(log=netlab.log_stderr) as lab:
-            servers.start_coturn(lab, log_dir=logs)
-            servers.start_rendezvous(lab, RENDEZVOUS, log_dir=logs)
+        pb, pb_grpc, logs = agentctl.test_setup()
+        with agentctl.served_lab(logs, RENDEZVOUS) as lab:
             hard = lab.site("hard", 1)
             peer = lab.site("open", 2)
             a = agentctl.Agent(lab, hard.hosts[0], AGENT, "roamer", pb, pb_grpc, logs,
@@ -80,7 +71,4 @@ class MappingChange(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if os.geteuid() != 0:
-        print("SKIPPED: the NAT lab needs root")
-        sys.exit(0)
-    unittest.main(verbosity=2)
+    agentctl.test_main()
