@@ -6,10 +6,8 @@
 
 #include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
-#include "tests/unit/common/count_check.h"
+#include "tests/unit/common/check.h"
 #include "tests/unit/punch/sim.h"
-
-PL_TEST_COUNTERS;
 
 #define S (1000000ull)
 
@@ -380,5 +378,6 @@ int main(void) {
   test_relayed_data_replay();
   test_reflection_before_learning();
   test_config_checks();
-  return pl_test_report("punch_auth_test");
+  printf("punch_auth_test: ok\n");
+  return 0;
 }

@@ -6,10 +6,8 @@
 #include <string.h>
 
 #include "agent/punch/punch.h"
-#include "tests/unit/common/count_check.h"
+#include "tests/unit/common/check.h"
 #include "tests/unit/punch/sim.h"
-
-PL_TEST_COUNTERS;
 
 #define S (1000000ull) /* one second of synthetic time */
 
@@ -319,5 +317,6 @@ int main(void) {
   test_learns_peer_id();
   test_skewed_start();
   test_close();
-  return pl_test_report("punch_nat_test");
+  printf("punch_nat_test: ok\n");
+  return 0;
 }
