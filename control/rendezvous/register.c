@@ -74,6 +74,10 @@ static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
   info.cert_fingerprint = hello->cert_fingerprint;
   info.version = hello->version;
   info.nat_behavior = hello->nat_behavior;
+  /* Its first answer is the whole view, one message per agent: the stream's queue gets room for
+   * that on top of the usual limit, so only a reader that falls behind later is cut off. */
+  pl_rpc_call_set_send_limit(st->call,
+                             pl_rpc_call_send_limit(st->call) + svc->registry.list.count + 1);
   int rv = pl_rdv_registry_join(&svc->registry, &st->agent, &info, hello->public_key.data,
                                 hello->public_key.len, pl_clock_unix_ms(), &svc->actions);
   if (rv == 0) {

@@ -56,8 +56,8 @@ static Peerlink__V1__RegisterResponse__MsgCase sent_case(const client *c, size_t
   return k;
 }
 
-/* "c+a" for a change JOINED about agent a, "c-a" LEFT, "R" Registered, "C" Challenge, "O"
- * Offer, "D" relayed datagram, for messages [from, n_sent). */
+/* "c+a" for a change JOINED about agent a, "c-a" LEFT, "c~a" UPDATED, "R" Registered, "C"
+ * Challenge, "O" Offer, "D" relayed datagram, for messages [from, n_sent). */
 static const char *stream_text(const client *c, size_t from) {
   static char buf[256];
   size_t n = 0;
@@ -75,9 +75,10 @@ static const char *stream_text(const client *c, size_t from) {
       for (int k = 0; k < N; k++)
         if (strcmp(clients[k].ident.id, r->change->agent->id) == 0)
           who = k;
-      n += sprintf(buf + n, "%sc%c%d", sep,
-                   r->change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED ? '+' : '-',
-                   who);
+      char k = r->change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED ? '+'
+               : r->change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT ? '-'
+                                                                                   : '~';
+      n += sprintf(buf + n, "%sc%c%d", sep, k, who);
       break;
     }
     default: n += sprintf(buf + n, "%s?", sep); break;
@@ -140,9 +141,17 @@ static void teardown(void) {
   pl_rdv_service_free(&svc);
 }
 
-/* Registry messages are never dropped: a newcomer whose queue cannot take the view of who is
- * here is ended, and a registered agent whose queue cannot take a change is ended too; in both
- * cases the others see it leave. */
+static void update_candidates(client *c) {
+  Peerlink__V1__CandidatesUpdate upd = PEERLINK__V1__CANDIDATES_UPDATE__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_CANDIDATES;
+  req.candidates = &upd;
+  request(c, &req);
+}
+
+/* Registry messages are never dropped. A newcomer's queue always has room for the whole view on
+ * top of its limit; an agent whose queue then cannot take a change is ended, and the others see
+ * it leave after the changes they saw. */
 static void test_registry_overflow(void) {
   setup();
   for (int i = 0; i < 3; i++)
@@ -150,19 +159,25 @@ static void test_registry_overflow(void) {
   CHECK_STR_EQ(stream_text(&clients[0], 0), "C R c+1 c+2");
   CHECK(svc.registry.list.count == 3);
 
-  /* Client 3 reads nothing and its queue holds 4: Challenge, Registered, 2 of 3 JOINED. */
+  /* Client 3 reads nothing and its limit is 1 (its Challenge); with room for Registered and the
+   * view, 5. */
   client *slow = &clients[3];
   slow->call.hold = 1;
-  slow->call.send_limit = 4;
+  slow->call.send_limit = 1;
   register_client(slow);
+  CHECK(!slow->call.finished && slow->call.pending == 5 && slow->call.send_limit == 5);
+  CHECK_STR_EQ(stream_text(slow, 0), "C R c+0 c+1 c+2");
+
+  /* The next change does not fit. */
+  register_client(&clients[4]);
   CHECK(slow->call.finished && slow->call.code == PL_RPC_RESOURCE_EXHAUSTED);
-  CHECK_STR_CONTAINS(slow->call.message, "registry updates not read: 4 messages queued");
+  CHECK_STR_CONTAINS(slow->call.message, "registry updates not read: 5 messages queued");
   CHECK_STR_CONTAINS(slow->call.message, "register again for the full view");
-  CHECK_STR_EQ(stream_text(slow, 0), "C R c+0 c+1");
-  /* The others heard it join, then leave; the registry is as before. */
-  CHECK_STR_EQ(stream_text(&clients[0], 4), "c+3 c-3");
-  CHECK_STR_EQ(stream_text(&clients[2], 4), "c+3 c-3");
-  CHECK(svc.registry.list.count == 3 && slow->call.data != NULL);
+  CHECK_STR_EQ(stream_text(slow, 0), "C R c+0 c+1 c+2");
+  CHECK_STR_EQ(stream_text(&clients[0], 4), "c+3 c+4 c-3");
+  CHECK_STR_EQ(stream_text(&clients[4], 0), "C R c+0 c+1 c+2 c+3 c-3");
+  CHECK(svc.registry.list.count == 4 &&
+        pl_rdv_registry_find(&svc.registry, slow->ident.id) == NULL);
   /* Its call's end, later, changes nothing for the others. */
   size_t n0 = clients[0].call.n_sent;
   end_call(slow);
@@ -173,11 +188,11 @@ static void test_registry_overflow(void) {
   a->call.hold = 1;
   a->call.pending = 1;
   a->call.send_limit = 1;
-  register_client(&clients[4]);
+  size_t n1 = clients[1].call.n_sent;
+  update_candidates(&clients[2]);
   CHECK(a->call.finished && a->call.code == PL_RPC_RESOURCE_EXHAUSTED);
   CHECK_STR_CONTAINS(a->call.message, "registry updates not read: 1 messages queued");
-  CHECK_STR_EQ(stream_text(&clients[1], 6), "c+4 c-0");
-  CHECK_STR_EQ(stream_text(&clients[4], 0), "C R c+0 c+1 c+2 c-0");
+  CHECK_STR_EQ(stream_text(&clients[1], n1), "c~2 c-0");
   CHECK(svc.registry.list.count == 3 && pl_rdv_registry_find(&svc.registry, a->ident.id) == NULL);
   teardown();
 }
