@@ -1,20 +1,14 @@
 /* Jittered exponential backoff (agent/backoff.h). */
 #include "agent/backoff.h"
 
-#include <sys/random.h>
-
 #include "control/common/err.h"
+#include "control/common/random.h"
 
-int pl_backoff_random_system(void *buf, size_t len) {
-  /* Requests of up to 256 bytes are never cut short once the pool is initialised. */
-  return len <= 256 && getrandom(buf, len, 0) == (ssize_t)len ? 0 : PL_ERR_IO;
-}
-
-void pl_backoff_init(pl_backoff *b, uint64_t min_ms, uint64_t max_ms, pl_backoff_random_fn random) {
+void pl_backoff_init(pl_backoff *b, uint64_t min_ms, uint64_t max_ms, pl_random_fn random) {
   b->min_ms = min_ms ? min_ms : 1;
   b->max_ms = max_ms >= b->min_ms ? max_ms : b->min_ms;
   b->cur_ms = b->min_ms;
-  b->random = random ? random : pl_backoff_random_system;
+  b->random = random ? random : pl_random_bytes;
 }
 
 uint64_t pl_backoff_next(pl_backoff *b) {

@@ -8,18 +8,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Fills buf with len random bytes. Returns 0 or a negative PL_ERR_*. */
-typedef int (*pl_backoff_random_fn)(void *buf, size_t len);
+#include "control/common/random.h"
 
 typedef struct pl_backoff {
   uint64_t min_ms, max_ms;
   uint64_t cur_ms; /* the upper bound of the next delay */
-  pl_backoff_random_fn random;
+  pl_random_fn random;
 } pl_backoff;
 
 /* min_ms >= 1, max_ms >= min_ms. `random` may be NULL (getrandom). */
-void pl_backoff_init(pl_backoff *b, uint64_t min_ms, uint64_t max_ms, pl_backoff_random_fn random);
+void pl_backoff_init(pl_backoff *b, uint64_t min_ms, uint64_t max_ms, pl_random_fn random);
 
 /* The delay before the next attempt, uniform in [cur/2, cur]; then cur doubles, up to max. When
  * the random source fails the delay is cur (later, never sooner). */
@@ -27,8 +25,5 @@ uint64_t pl_backoff_next(pl_backoff *b);
 
 /* After a success: the next failure starts again from min_ms. */
 void pl_backoff_reset(pl_backoff *b);
-
-/* The default source: getrandom(2). Returns 0 or PL_ERR_IO. */
-int pl_backoff_random_system(void *buf, size_t len);
 
 #endif

@@ -50,7 +50,7 @@ typedef struct pl_registration {
   Peerlink__V1__NatBehavior nat_behavior;
   pl_registration_callbacks cb;
   void *arg;
-  pl_backoff_random_fn random; /* jitter source; NULL: getrandom */
+  pl_random_fn random; /* jitter source; NULL: getrandom */
 
   pl_rpc_channel *channel;
   pl_rpc_client_call *call;

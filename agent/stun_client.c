@@ -1,14 +1,13 @@
 /* STUN client rounds and NAT behaviour (see stun_client.h and docs/stun.md). I/O-free. */
 #include "agent/stun_client.h"
 
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "agent/wire/stun.h"
 #include "control/common/err.h"
+#include "control/common/random.h"
 #include "peerlink/v1/common.pb-c.h"
 
 typedef enum {
@@ -82,17 +81,7 @@ static int is_local(const pl_stun_client *c, const struct sockaddr_storage *a) {
 }
 
 static int new_txid(pl_stun_txid *t) {
-  size_t got = 0;
-  while (got < sizeof t->b) {
-    ssize_t n = getrandom(t->b + got, sizeof t->b - got, 0);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return PL_ERR_IO;
-    }
-    got += (size_t)n;
-  }
-  return 0;
+  return pl_random_bytes(t->b, sizeof t->b);
 }
 
 int pl_stun_client_new(pl_stun_client **pc, const struct sockaddr_storage *servers, size_t nservers,

@@ -28,7 +28,7 @@ int pl_rdv_pairing_member_init(pl_rdv_pairing_member *m, void *owner, const char
   return 0;
 }
 
-int pl_rdv_pairings_init(pl_rdv_pairings *t, pl_rdv_random_fn random) {
+int pl_rdv_pairings_init(pl_rdv_pairings *t, pl_random_fn random) {
   memset(t, 0, sizeof *t);
   t->buckets = calloc(BUCKETS_MIN, sizeof *t->buckets);
   if (t->buckets == NULL)

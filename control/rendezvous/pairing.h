@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "agent/wire/frame.h"
+#include "control/common/random.h"
 
 #define PL_RDV_PAIRING_ID_HEX 16 /* 8 random bytes as lowercase hex */
 #define PL_RDV_PAIRING_SECRET_LEN 32
@@ -50,21 +51,18 @@ typedef struct pl_rdv_pairing {
   struct pl_rdv_pairing *hnext;
 } pl_rdv_pairing;
 
-/* Fills buf with len cryptographically random bytes. Returns 0 or a negative PL_ERR_*. */
-typedef int (*pl_rdv_random_fn)(void *buf, size_t len);
-
 typedef struct pl_rdv_pairings {
   pl_rdv_pairing **buckets;
   size_t nbuckets; /* a power of two */
   size_t count;
-  pl_rdv_random_fn random;
+  pl_random_fn random;
 } pl_rdv_pairings;
 
 /* `id` must be 32 lowercase hex characters (a validated Hello's). Returns 0 or PL_ERR_INVALID. */
 int pl_rdv_pairing_member_init(pl_rdv_pairing_member *m, void *owner, const char *id);
 
 /* Returns 0 or PL_ERR_NOMEM. */
-int pl_rdv_pairings_init(pl_rdv_pairings *t, pl_rdv_random_fn random);
+int pl_rdv_pairings_init(pl_rdv_pairings *t, pl_random_fn random);
 /* Frees every pairing (members are not touched: their lists dangle; call after they are gone or
  * have left). */
 void pl_rdv_pairings_free(pl_rdv_pairings *t);

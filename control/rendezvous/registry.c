@@ -85,7 +85,7 @@ void pl_rdv_actions_free(pl_rdv_actions *out) {
   memset(out, 0, sizeof *out);
 }
 
-int pl_rdv_registry_init(pl_rdv_registry *r, pl_rdv_random_fn random) {
+int pl_rdv_registry_init(pl_rdv_registry *r, pl_random_fn random) {
   memset(r, 0, sizeof *r);
   pl_agentlist_init(&r->list);
   return pl_rdv_pairings_init(&r->pairings, random);

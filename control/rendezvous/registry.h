@@ -96,7 +96,7 @@ void pl_rdv_actions_clear(pl_rdv_actions *out);
 void pl_rdv_actions_free(pl_rdv_actions *out);
 
 /* Returns 0 or PL_ERR_NOMEM. */
-int pl_rdv_registry_init(pl_rdv_registry *r, pl_rdv_random_fn random);
+int pl_rdv_registry_init(pl_rdv_registry *r, pl_random_fn random);
 /* Call after every agent left (their pairing lists would dangle otherwise). */
 void pl_rdv_registry_free(pl_rdv_registry *r);
 

@@ -1,29 +1,14 @@
 /* peerlink.v1.Rendezvous: the method table, Register's message dispatch and ListAgents. */
 #include "control/rendezvous/service.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "control/common/err.h"
 #include "control/common/log.h"
+#include "control/common/random.h"
 #include "control/rendezvous/internal.h"
 #include "peerlink/v1/rendezvous.pb-c.h"
-
-static int random_bytes(void *buf, size_t len) {
-  uint8_t *p = buf;
-  while (len > 0) {
-    ssize_t n = getrandom(p, len, 0);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return PL_ERR_IO;
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 static pl_rdv__stream *stream_of(pl_rdv_service *svc, pl_rpc_call *call) {
   pl_rdv__stream *st = pl_rpc_call_data(call);
@@ -130,7 +115,7 @@ static const pl_rpc_method rendezvous_methods[] = {
 int pl_rdv_service_init(pl_rdv_service *svc) {
   memset(svc, 0, sizeof *svc);
   pl_rdv_actions_init(&svc->actions);
-  if (pl_rdv_registry_init(&svc->registry, random_bytes) != 0)
+  if (pl_rdv_registry_init(&svc->registry, pl_random_bytes) != 0)
     return PL_ERR_NOMEM;
   svc->service.full_name = "peerlink.v1.Rendezvous";
   svc->service.methods = rendezvous_methods;

@@ -79,7 +79,8 @@ static int is_bound_addr(const struct sockaddr_storage *to) {
   return 0;
 }
 
-static void check(const pl_rdv_relay_out *o, const uint8_t *in, size_t inlen, const uint8_t *reply) {
+static void check(const pl_rdv_relay_out *o, const uint8_t *in, size_t inlen,
+                  const uint8_t *reply) {
   switch (o->action) {
   case PL_RDV_RELAY_DROP:
     ASSERT(o->reason > PL_RDV_RELAY_DROP_NONE && o->reason < PL_RDV_RELAY_DROP_COUNT);
@@ -91,7 +92,9 @@ static void check(const pl_rdv_relay_out *o, const uint8_t *in, size_t inlen, co
     ASSERT(ack.type == PL_FRAME_RELAY_BIND_ACK && ack.has_observed);
     break;
   }
-  case PL_RDV_RELAY_TO_UDP: ASSERT(o->data == in && o->len == inlen && is_bound_addr(&o->to)); break;
+  case PL_RDV_RELAY_TO_UDP:
+    ASSERT(o->data == in && o->len == inlen && is_bound_addr(&o->to));
+    break;
   case PL_RDV_RELAY_TO_STREAM:
     ASSERT(o->data == in && o->len == inlen && o->member != NULL && o->member->owner != NULL);
     break;
@@ -188,7 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       n = build(frame, sizeof frame, b % 3, (uint8_t)(0x20 + b % 16), a % 3, seq, d, len);
       if (n == 0)
         break;
-      pl_rdv_relay_recv_stream(&table, &members[a % 3], pairing_of(b % 3) ? hex : "x", frame, n, &o);
+      pl_rdv_relay_recv_stream(&table, &members[a % 3], pairing_of(b % 3) ? hex : "x", frame, n,
+                               &o);
       check(&o, frame, n, reply);
       ASSERT(o.action != PL_RDV_RELAY_REPLY);
       break;

@@ -7,6 +7,7 @@
 
 #include "agent/backoff.h"
 #include "control/common/err.h"
+#include "control/common/random.h"
 #include "tests/unit/common/check.h"
 
 static uint32_t next_value;
@@ -45,7 +46,7 @@ int main(void) {
 
   /* The system source fills what it is asked for. */
   uint8_t buf[32] = {0}, zero[32] = {0};
-  CHECK_RV(pl_backoff_random_system(buf, sizeof buf), 0);
+  CHECK_RV(pl_random_bytes(buf, sizeof buf), 0);
   CHECK(memcmp(buf, zero, sizeof buf) != 0);
   printf("backoff_test: ok\n");
   return 0;

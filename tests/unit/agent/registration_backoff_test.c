@@ -35,7 +35,7 @@ static const pl_registration_callbacks callbacks = {
     .on_state = on_state, .on_change = on_change, .on_reset = on_reset};
 
 /* The delay the registration's first retry was scheduled with. */
-static uint64_t first_retry_ms(uv_loop_t *loop, pl_registration *reg, pl_backoff_random_fn rnd) {
+static uint64_t first_retry_ms(uv_loop_t *loop, pl_registration *reg, pl_random_fn rnd) {
   memset(reg, 0, sizeof *reg);
   reg->target = "not-a-rendezvous-address";
   reg->cb = callbacks;

@@ -75,11 +75,12 @@ static pl_rdv_relay_out udp_in(const struct sockaddr_storage *from, const frame_
   pl_rdv_relay_out out;
   memset(&out, 0xa5, sizeof out); /* every field the decision uses must be written */
   CHECK(pl_rdv_relay_recv_udp(&table, (const struct sockaddr *)from, fb->b, fb->len, reply,
-                          sizeof reply, &out) == 0);
+                              sizeof reply, &out) == 0);
   return out;
 }
 
-static pl_rdv_relay_out stream_in(pl_rdv_pairing_member *m, const char *pairing_hex, const frame_buf *fb) {
+static pl_rdv_relay_out stream_in(pl_rdv_pairing_member *m, const char *pairing_hex,
+                                  const frame_buf *fb) {
   pl_rdv_relay_out out;
   memset(&out, 0xa5, sizeof out);
   CHECK(pl_rdv_relay_recv_stream(&table, m, pairing_hex, fb->b, fb->len, &out) == 0);
@@ -88,8 +89,8 @@ static pl_rdv_relay_out stream_in(pl_rdv_pairing_member *m, const char *pairing_
 
 #define EXPECT_DROP(o, why) CHECK((o).action == PL_RDV_RELAY_DROP && (o).reason == (why))
 
-static void expect_bind_ack(const pl_rdv_relay_out *o, const pl_rdv_pairing *p, const frame_buf *bind,
-                            const struct sockaddr_storage *from) {
+static void expect_bind_ack(const pl_rdv_relay_out *o, const pl_rdv_pairing *p,
+                            const frame_buf *bind, const struct sockaddr_storage *from) {
   pl_frame ack, req;
   CHECK(o->action == PL_RDV_RELAY_REPLY);
   CHECK(o->data == reply && o->pairing == p);
