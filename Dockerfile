@@ -9,11 +9,11 @@ COPY . .
 RUN make setup && make build
 
 FROM debian:bookworm-slim AS runtime
-# Shared libraries the programs link against (checked with ldd; libgrpc29 brings abseil,
-# c-ares, re2 and OpenSSL; wolfSSL and ngtcp2 are linked statically).
-RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
-        libgrpc29 libprotobuf-c1 libuv1 libjansson4 ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
+# Shared libraries the programs link against: bazel/runtime-packages.txt, the one list.
+COPY bazel/runtime-packages.txt /tmp/runtime-packages.txt
+RUN apt-get update -q \
+    && grep -v '^\s*#' /tmp/runtime-packages.txt | xargs apt-get install -y -q --no-install-recommends \
+    && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt \
     && useradd --system --home /var/lib/peerlink --create-home peerlink
 COPY --from=build /src/bin/ /usr/local/bin/
 USER peerlink
