@@ -8,7 +8,7 @@
 #include "control/common/err.h"
 
 #define CLOCK_GRANULARITY_US 1000 /* RFC 6298's G */
-#define FAST_THRESHOLD 3          /* later fragments acknowledged before one counts as lost */
+#define FAST_THRESHOLD 3          /* transmissions after one, acknowledged, that make it lost */
 
 static pl_reliable__sent *slot(const pl_reliable *r, uint64_t seq) {
   return &r->sent[seq % r->cfg.window];
