@@ -17,6 +17,7 @@ LAYERS = [
     ("agent/wire", 3, "wire"),
     ("agent/identity", 3, "identity"),
     ("agent/punch", 4, "punch"),
+    ("agent/reliable", 4, "reliable"),
     ("control/rpc", 4, "rpc"),
     ("agent", 5, "agent"),
     ("control/rendezvous", 5, "rendezvous"),
