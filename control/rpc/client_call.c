@@ -7,7 +7,8 @@
  *   recv_tag    RECV_INITIAL_METADATA with the first RECV_MESSAGE, then RECV_MESSAGE alone.
  * Headers are never awaited before sending: a server may hold its headers until it has read a
  * request. on_status runs once the status arrived and no other batch is in flight, so it is
- * always the last callback, after every message. */
+ * always the last callback, after every message. A raw call (no response descriptor) hands the
+ * response bytes over unparsed. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,9 @@ struct pl_rpc_client_call {
   pl_rpc__link link; /* first: the channel lists calls by it */
   pl_rpc_channel *channel;
   grpc_call *gcall;
-  const ProtobufCMessageDescriptor *response;
+  const ProtobufCMessageDescriptor *response; /* NULL: a raw call */
   pl_rpc_client_callbacks cb;
+  void (*on_raw_message)(pl_rpc_client_call *call, const uint8_t *data, size_t len, void *arg);
   void *arg;
 
   pl_rpc__tag status_tag;
@@ -139,6 +141,30 @@ static void on_send(pl_rpc__tag *tag, int ok) {
   maybe_done(c);
 }
 
+/* After a message was delivered. The handler may have cancelled, which leaves the status to
+ * end the call. */
+static void recv_next(pl_rpc_client_call *c) {
+  if (!c->cancelled && !c->recv_paused)
+    start_recv(c);
+  else
+    maybe_done(c);
+}
+
+static void deliver_raw(pl_rpc_client_call *c, grpc_byte_buffer *bb) {
+  grpc_byte_buffer_reader reader;
+  /* The reader undoes any compression the peer applied. */
+  if (!grpc_byte_buffer_reader_init(&reader, bb)) {
+    grpc_call_cancel_with_status(c->gcall, GRPC_STATUS_INTERNAL, "cannot read response", NULL);
+    c->cancelled = 1;
+    return;
+  }
+  grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  if (c->on_raw_message)
+    c->on_raw_message(c, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), c->arg);
+  grpc_slice_unref(all);
+}
+
 static void on_recv(pl_rpc__tag *tag, int ok) {
   pl_rpc_client_call *c = CALL_OF(tag, recv_tag);
   grpc_byte_buffer *bb = c->recv_buf;
@@ -149,6 +175,12 @@ static void on_recv(pl_rpc__tag *tag, int ok) {
     if (bb)
       grpc_byte_buffer_destroy(bb);
     maybe_done(c);
+    return;
+  }
+  if (!c->response) {
+    deliver_raw(c, bb);
+    grpc_byte_buffer_destroy(bb);
+    recv_next(c);
     return;
   }
   ProtobufCMessage *msg = pl_rpc__unpack(bb, c->response);
@@ -164,17 +196,13 @@ static void on_recv(pl_rpc__tag *tag, int ok) {
   if (c->cb.on_message)
     c->cb.on_message(c, msg, c->arg);
   protobuf_c_message_free_unpacked(msg, NULL);
-  /* The handler may have cancelled, which leaves the status to end the call. */
-  if (!c->cancelled && !c->recv_paused)
-    start_recv(c);
-  else
-    maybe_done(c);
+  recv_next(c);
 }
 
 static int start(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char *method_path,
                  const ProtobufCMessageDescriptor *response, const pl_rpc_client_callbacks *cb,
                  void *arg, uint64_t timeout_ms, pl_rpc__sendq_item *first) {
-  if (!method_path || !response || !cb || !cb->on_status)
+  if (!method_path || !cb || !cb->on_status)
     return PL_ERR_INVALID;
   pl_rpc_client_call *c = calloc(1, sizeof(*c));
   if (!c)
@@ -238,12 +266,34 @@ static int start(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char
 int pl_rpc_client_call_start(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
                              const char *method_path, const ProtobufCMessageDescriptor *response,
                              const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms) {
+  /* NULL is how start() knows a raw call. */
+  if (!response)
+    return PL_ERR_INVALID;
   return start(pcall, channel, method_path, response, cb, arg, timeout_ms, NULL);
+}
+
+int pl_rpc_client_call_start_raw(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
+                                 const char *method_path, const pl_rpc_client_raw_callbacks *cb,
+                                 void *arg, uint64_t timeout_ms) {
+  if (!cb || !cb->on_status)
+    return PL_ERR_INVALID;
+  pl_rpc_client_call *c = NULL;
+  const pl_rpc_client_callbacks typed = {NULL, cb->on_status};
+  int rv = start(&c, channel, method_path, NULL, &typed, arg, timeout_ms, NULL);
+  if (rv != 0)
+    return rv;
+  /* No callback can run before the loop turns, so setting it after start() is in time. */
+  c->on_raw_message = cb->on_message;
+  if (pcall)
+    *pcall = c;
+  return 0;
 }
 
 int pl_rpc_unary(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char *method_path,
                  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *response,
                  const pl_rpc_client_callbacks *cb, void *arg, uint64_t timeout_ms) {
+  if (!response)
+    return PL_ERR_INVALID;
   /* Everything that can fail happens before the call exists, so an error means no callback. */
   pl_rpc__sendq_item *m = pl_rpc__sendq_item_new(pl_rpc__pack(request));
   if (!m)
@@ -274,6 +324,10 @@ int pl_rpc_client_call_send(pl_rpc_client_call *call, const ProtobufCMessage *ms
 }
 
 int pl_rpc__client_call_send_raw(pl_rpc_client_call *call, const void *data, size_t len) {
+  return pl_rpc_client_call_send_raw(call, data, len);
+}
+
+int pl_rpc_client_call_send_raw(pl_rpc_client_call *call, const void *data, size_t len) {
   if (!can_send(call))
     return PL_ERR_CLOSED;
   grpc_slice slice = grpc_slice_from_copied_buffer(data, len);
@@ -303,6 +357,10 @@ int pl_rpc_client_call_close_send(pl_rpc_client_call *call) {
 }
 
 void pl_rpc__client_call_pause_recv(pl_rpc_client_call *call, int paused) {
+  pl_rpc_client_call_pause_recv(call, paused);
+}
+
+void pl_rpc_client_call_pause_recv(pl_rpc_client_call *call, int paused) {
   call->recv_paused = paused;
   if (!paused && !call->recv_active && !call->done && !call->cancelled)
     start_recv(call);

@@ -186,6 +186,29 @@ int pl_rpc_client_call_close_send(pl_rpc_client_call *call);
 /* Cancels; on_status follows with CANCELLED (or the status that raced it). */
 void pl_rpc_client_call_cancel(pl_rpc_client_call *call);
 
+/* Raw mode, for a proxy that forwards protobuf bytes it does not parse (peerlink-bridge).
+ * Response messages arrive as bytes, unchecked; on_status is as above (the last callback). */
+typedef struct pl_rpc_client_raw_callbacks {
+  /* A response message arrived; `data` is valid until return. Optional. */
+  void (*on_message)(pl_rpc_client_call *call, const uint8_t *data, size_t len, void *arg);
+  /* As pl_rpc_client_callbacks.on_status. Required. */
+  void (*on_status)(pl_rpc_client_call *call, pl_rpc_status code, const char *message, void *arg);
+} pl_rpc_client_raw_callbacks;
+
+/* Starts a raw call to `method_path`; requests go with pl_rpc_client_call_send_raw, the other
+ * client functions work as for any call. Returns 0, PL_ERR_INVALID (no on_status),
+ * PL_ERR_NOMEM, PL_ERR_CLOSED (channel being freed). */
+int pl_rpc_client_call_start_raw(pl_rpc_client_call **pcall, pl_rpc_channel *channel,
+                                 const char *method_path, const pl_rpc_client_raw_callbacks *cb,
+                                 void *arg, uint64_t timeout_ms);
+/* Queues `len` bytes as one request message, as they are (any call, raw or not). Returns 0,
+ * PL_ERR_FULL, PL_ERR_CLOSED, PL_ERR_NOMEM, as pl_rpc_client_call_send. */
+int pl_rpc_client_call_send_raw(pl_rpc_client_call *call, const void *data, size_t len);
+/* paused = 1: once the response now awaited has arrived, stop asking gRPC for more, so the
+ * server's messages wait in HTTP/2 flow control (a proxy whose own reader is slow); 0 reads
+ * again. on_status still comes when the call ends. */
+void pl_rpc_client_call_pause_recv(pl_rpc_client_call *call, int paused);
+
 /* Convenience: one request, one response, callbacks as above. */
 int pl_rpc_unary(pl_rpc_client_call **pcall, pl_rpc_channel *channel, const char *method_path,
                  const ProtobufCMessage *request, const ProtobufCMessageDescriptor *response,
