@@ -19,6 +19,15 @@
 void pl_links_init(pl_links *ls) {
   ls->head = NULL;
   ls->dropped = 0;
+  memset(ls->ext, 0, sizeof ls->ext);
+}
+
+int pl_links_set_ext(pl_links *ls, uint8_t type, pl_link_ext_fn recv, void *arg) {
+  if (!pl_frame_is_ext(type))
+    return PL_ERR_INVALID;
+  ls->ext[type - PL_FRAME_EXT_FIRST].recv = recv;
+  ls->ext[type - PL_FRAME_EXT_FIRST].arg = arg;
+  return 0;
 }
 
 void pl_links_set_local(pl_links *ls, const struct sockaddr *local) {

@@ -43,6 +43,15 @@ typedef struct pl_link_observer {
   void *arg;
 } pl_link_observer;
 
+/* Receives the extension frames (agent/wire/frame.h, 0x24-0x27) of one type for every link:
+ * `frame` is the whole frame (valid during the call), from the peer's address when it came
+ * directly, NULL when the relay carried it. The receiver authenticates it; it must not close
+ * the link from here. */
+typedef void (*pl_link_ext_fn)(void *arg, pl_link *link, const struct sockaddr *from,
+                               const uint8_t *frame, size_t len);
+
+#define PL_LINK_EXT_TYPES (PL_FRAME_EXT_LAST - PL_FRAME_EXT_FIRST + 1)
+
 /* All links of one agent. Fill the configuration fields, then pl_links_init. */
 typedef struct pl_links {
   uv_loop_t *loop;
@@ -62,7 +71,11 @@ typedef struct pl_links {
   int has_local_ep;
 
   pl_link *head;
-  uint64_t dropped; /* frames for no link */
+  uint64_t dropped; /* frames for no link, or extension frames nobody receives */
+  struct {
+    pl_link_ext_fn recv;
+    void *arg;
+  } ext[PL_LINK_EXT_TYPES]; /* by type - PL_FRAME_EXT_FIRST; set with pl_links_set_ext */
 } pl_links;
 
 struct pl_link {
@@ -81,8 +94,12 @@ struct pl_link {
   struct pl_link *next;
 };
 
-/* Empties the table; the configuration fields must be filled already. */
+/* Empties the table (extension receivers included); the configuration fields must be filled
+ * already. */
 void pl_links_init(pl_links *ls);
+/* Routes extension frames of `type` to recv (NULL: dropped and counted). PL_ERR_INVALID when
+ * `type` is not an extension type. */
+int pl_links_set_ext(pl_links *ls, uint8_t type, pl_link_ext_fn recv, void *arg);
 /* Our side of every path (see local_ep); NULL clears it. */
 void pl_links_set_local(pl_links *ls, const struct sockaddr *local);
 
@@ -130,5 +147,12 @@ void pl_links_recv_stream(pl_links *ls, const char *pairing_id, const uint8_t *d
  * PL_ERR_TOO_BIG, or what the io refused with (PL_ERR_IO, PL_ERR_CLOSED, PL_ERR_FULL,
  * PL_ERR_NOMEM; l->last_send_error keeps it too). */
 int pl_link_send(pl_link *l, const uint8_t *payload, size_t len);
+
+/* Sends an extension frame (one the caller made and authenticated) on the link's path, inside
+ * RELAY_DATA when the path is relayed. Bulk senders use pl_punch_route / pl_punch_wrap on
+ * l->punch to batch instead. Returns 0, PL_ERR_STATE (no path), PL_ERR_INVALID (not an
+ * extension frame), PL_ERR_TOO_BIG (over PL_FRAME_MAX_LEN, or PL_FRAME_EXT_MAX_RELAYED when
+ * relayed), or what the io refused with (as pl_link_send). */
+int pl_link_send_ext(pl_link *l, const uint8_t *frame, size_t len);
 
 #endif

@@ -81,6 +81,19 @@ void pl_link__flush(pl_link *l) {
   uv_timer_start(&l->timer, on_timer, deadline > now2 ? (deadline - now2 + 999) / 1000 : 0, 0);
 }
 
+/* An extension frame to its module. No flush: these are the bulk frames, and they change
+ * nothing in punching. */
+static void ext_recv(pl_link *l, const struct sockaddr *from, const uint8_t *frame, size_t len) {
+  pl_links *ls = l->links;
+  uint8_t type = frame[0];
+  if (!pl_frame_is_ext(type) || ls->ext[type - PL_FRAME_EXT_FIRST].recv == NULL) {
+    ls->dropped++;
+    return;
+  }
+  ls->ext[type - PL_FRAME_EXT_FIRST].recv(ls->ext[type - PL_FRAME_EXT_FIRST].arg, l, from, frame,
+                                          len);
+}
+
 static void link_recv(pl_link *l, const struct sockaddr *from, int via_tcp, const uint8_t *data,
                       size_t len) {
   const uint8_t *payload;
@@ -89,6 +102,10 @@ static void link_recv(pl_link *l, const struct sockaddr *from, int via_tcp, cons
       pl_punch_recv(l->punch, from, via_tcp, data, len, pl_clock_now_us(), &payload, &payloadlen);
   if (rv < 0)
     return; /* counted in the punch stats */
+  if (rv == 2) {
+    ext_recv(l, NULL, payload, payloadlen);
+    return;
+  }
   if (rv == 1 && l->links->obs.on_data) {
     pl_links *ls = l->links;
     ls->obs.on_data(ls->obs.arg, l, payload, payloadlen);
@@ -107,7 +124,10 @@ void pl_links_recv_udp(void *links, const struct sockaddr *from, const uint8_t *
     ls->dropped++;
     return;
   }
-  link_recv(l, from, 0, data, len);
+  if (pl_frame_is_ext(type))
+    ext_recv(l, from, data, len);
+  else
+    link_recv(l, from, 0, data, len);
 }
 
 void pl_links_recv_stream(pl_links *ls, const char *pairing_id, const uint8_t *data, size_t len) {
@@ -129,4 +149,25 @@ int pl_link_send(pl_link *l, const uint8_t *payload, size_t len) {
   if (rv != 0)
     return rv;
   return pl_link__send_datagram(l, buf, outlen, &dst, via_tcp);
+}
+
+int pl_link_send_ext(pl_link *l, const uint8_t *frame, size_t len) {
+  uint8_t buf[PL_FRAME_MAX_LEN];
+  struct sockaddr_storage dst;
+  int via_tcp, wrap;
+  if (len < PL_FRAME_EXT_MIN || !pl_frame_is_ext(frame[0]))
+    return PL_ERR_INVALID;
+  if (len > PL_FRAME_MAX_LEN)
+    return PL_ERR_TOO_BIG;
+  int rv = pl_punch_route(l->punch, &dst, &via_tcp, &wrap);
+  if (rv != 0)
+    return rv;
+  if (!wrap)
+    return pl_link__send_datagram(l, frame, len, &dst, via_tcp);
+  if (len > PL_FRAME_EXT_MAX_RELAYED)
+    return PL_ERR_TOO_BIG;
+  memcpy(buf + PL_FRAME_RELAY_HEADROOM, frame, len);
+  if ((rv = pl_punch_wrap(l->punch, buf, sizeof buf, len, &len)) != 0)
+    return rv;
+  return pl_link__send_datagram(l, buf, len, &dst, via_tcp);
 }

@@ -210,6 +210,20 @@ static int on_bind_ack(pl_punch *p, const pl_frame *f, int via_tcp, uint64_t now
   return 0;
 }
 
+/* An extension frame inside RELAY_DATA: it authenticates itself (and suppresses its own
+ * duplicates), so only the wrapper is checked here: the peer sent it, for this pairing. */
+static int on_relayed_ext(pl_punch *p, const pl_frame *f, const uint8_t **ppayload,
+                          size_t *ppayloadlen) {
+  int rv = check_sender(p, f->sender);
+  if (rv != 0 || !p->peer_known)
+    return drop(p, PL_ERR_AUTH);
+  if (memcmp(f->payload + 2, p->cfg.pairing, PL_FRAME_PAIRING_LEN) != 0)
+    return drop(p, PL_ERR_AUTH);
+  *ppayload = f->payload;
+  *ppayloadlen = f->payloadlen;
+  return 2;
+}
+
 int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const uint8_t *data,
                   size_t len, uint64_t now, const uint8_t **ppayload, size_t *ppayloadlen) {
   pl_frame f;
@@ -230,6 +244,8 @@ int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const u
   case PL_FRAME_RELAY_BIND_ACK: return on_bind_ack(p, &f, via_tcp, now);
   case PL_FRAME_RELAY_DATA: {
     pl_frame inner;
+    if (pl_frame_is_ext(f.payload[0]))
+      return on_relayed_ext(p, &f, ppayload, ppayloadlen);
     if ((rv = pl_frame_parse(&inner, f.payload, f.payloadlen, &p->keys)) != 0)
       return drop(p, rv);
     /* The relay checked the outer sender; the inner one is what the peer signed. */

@@ -79,8 +79,10 @@ void pl_punch_del(pl_punch *p);
 /* A datagram from `from` that belongs to this pairing (pl_frame_peek matched the pairing ID),
  * or a RELAY_DATA frame from the relay (via UDP or the Register stream; `via_tcp` tells).
  * DATA payloads are returned through ppayload and ppayloadlen (pointing into `data`), 1 is
- * returned then; 0 for a consumed control frame; PL_ERR_AUTH / PL_ERR_PARSE when dropped
- * (and counted). */
+ * returned then; 2 for an extension frame (agent/wire/frame.h) the relay carried from the peer:
+ * ppayload is that whole inner frame, for its own module to authenticate; 0 for a consumed
+ * control frame; PL_ERR_AUTH / PL_ERR_PARSE when dropped (and counted). Extension frames that
+ * arrive directly are not punching's business: the caller routes them by type. */
 int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const uint8_t *data,
                   size_t len, uint64_t now, const uint8_t **ppayload, size_t *ppayloadlen);
 
@@ -97,6 +99,22 @@ uint64_t pl_punch_deadline(const pl_punch *p);
  * PL_ERR_STATE (no path, or closed), PL_ERR_TOO_BIG. `payload` must not overlap buf. */
 int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t now, uint8_t *buf,
                        size_t cap, size_t *plen, struct sockaddr_storage *pdst, int *pvia_tcp);
+
+/* Where frames of the modules beside punching (extension frames) go on the selected path:
+ * returns 0 with *pdst (UDP destination; unset when *pvia_tcp), *pvia_tcp (over the Register
+ * stream) and *pwrap (1: relayed, wrap each frame with pl_punch_wrap first), PL_ERR_STATE when
+ * there is no path (or it is closed). */
+int pl_punch_route(const pl_punch *p, struct sockaddr_storage *pdst, int *pvia_tcp, int *pwrap);
+
+/* Wraps the extension frame at buf + PL_FRAME_RELAY_HEADROOM (innerlen bytes) into RELAY_DATA
+ * in place, taking the next sequence number: *plen = innerlen + PL_FRAME_RELAY_OVERHEAD.
+ * Returns 0, PL_ERR_INVALID (not an extension frame), PL_ERR_TOO_BIG (cap, or inner over
+ * PL_FRAME_EXT_MAX_RELAYED), PL_ERR_CRYPTO. */
+int pl_punch_wrap(pl_punch *p, uint8_t *buf, size_t cap, size_t innerlen, size_t *plen);
+
+/* The pairing's frame key (32 bytes), from which modules beside punching derive their own keys
+ * (HKDF with their own label; never use it directly: punching's MACs are made with it). */
+const uint8_t *pl_punch_frame_key(const pl_punch *p);
 
 /* Ends the pairing: returns 0 with a CLOSE frame for the selected path in buf (send it like a
  * pl_punch_poll datagram), PL_ERR_STATE when there is no path (nothing to send), PL_ERR_TOO_BIG.

@@ -287,20 +287,41 @@ int pl_punch_poll(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *p
   return 0;
 }
 
+int pl_punch_route(const pl_punch *p, struct sockaddr_storage *pdst, int *pvia_tcp, int *pwrap) {
+  int s = p->selected;
+  if (p->closed || s < 0)
+    return PL_ERR_STATE;
+  *pwrap = s == PL_PUNCH__REL;
+  *pvia_tcp = *pwrap && p->relay_state == PL_PUNCH__RELAY_TCP;
+  memset(pdst, 0, sizeof *pdst);
+  if (!*pvia_tcp)
+    *pdst = *pwrap ? p->cfg.relay : p->cands[s].addr;
+  return 0;
+}
+
+int pl_punch_wrap(pl_punch *p, uint8_t *buf, size_t cap, size_t innerlen, size_t *plen) {
+  if (innerlen == 0 || cap < PL_FRAME_RELAY_HEADROOM || innerlen > cap - PL_FRAME_RELAY_HEADROOM ||
+      !pl_frame_is_ext(buf[PL_FRAME_RELAY_HEADROOM]))
+    return PL_ERR_INVALID;
+  pl_frame outer;
+  frame_init(p, &outer, PL_FRAME_RELAY_DATA);
+  outer.seq = p->next_seq++;
+  outer.payload = buf + PL_FRAME_RELAY_HEADROOM; /* already where the encoder puts it */
+  outer.payloadlen = innerlen;
+  return pl_frame_encode(buf, cap, plen, &outer, &p->keys);
+}
+
+const uint8_t *pl_punch_frame_key(const pl_punch *p) {
+  return p->keys.frame;
+}
+
 static int send_frame(pl_punch *p, pl_frame *f, uint8_t *buf, size_t cap, size_t *plen,
                       struct sockaddr_storage *pdst, int *pvia_tcp) {
-  int s = p->selected;
-  if (s < 0)
-    return PL_ERR_STATE;
-  int wrap = s == PL_PUNCH__REL;
-  int rv = encode_for(p, f, wrap, buf, cap, plen);
+  int wrap;
+  int rv = pl_punch_route(p, pdst, pvia_tcp, &wrap);
   if (rv != 0)
     return rv;
-  memset(pdst, 0, sizeof *pdst);
-  *pvia_tcp = wrap && p->relay_state == PL_PUNCH__RELAY_TCP;
-  if (!*pvia_tcp)
-    *pdst = wrap ? p->cfg.relay : p->cands[s].addr;
-  return 0;
+  return encode_for(p, f, wrap, buf, cap, plen);
 }
 
 int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t now, uint8_t *buf,

@@ -20,6 +20,9 @@
 #define FAMILY_V4 4
 #define FAMILY_V6 6
 
+_Static_assert(HEADER_LEN + 2 == PL_FRAME_RELAY_HEADROOM, "RELAY_DATA's inner frame offset");
+_Static_assert(2 + PL_FRAME_PAIRING_LEN == PL_FRAME_EXT_PREFIX, "extension frames' prefix");
+
 static void put16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)(v >> 8);
   p[1] = (uint8_t)v;
@@ -116,10 +119,28 @@ static int addr_decode(const uint8_t *p, struct sockaddr_storage *ss, int *phas)
   }
 }
 
+/* A frame this codec parses, or an extension frame (prefix only), of a plausible length. */
+static int plausible(const uint8_t *data, size_t len) {
+  size_t min = pl_frame_is_ext(data[0]) ? PL_FRAME_EXT_MIN : HEADER_LEN + PL_FRAME_MAC_LEN;
+  return len >= min && len <= PL_FRAME_MAX_LEN &&
+         (is_known_type(data[0]) || pl_frame_is_ext(data[0])) && data[1] == VERSION;
+}
+
+/* What RELAY_DATA may carry: one peer-to-peer frame, never another relay frame. */
+static int relayable(const uint8_t *inner, size_t innerlen) {
+  return innerlen > 0 &&
+         ((inner[0] >= PL_FRAME_PROBE && inner[0] <= PL_FRAME_CLOSE) ||
+          pl_frame_is_ext(inner[0])) &&
+         plausible(inner, innerlen);
+}
+
+int pl_frame_is_ext(uint8_t type) {
+  return type >= PL_FRAME_EXT_FIRST && type <= PL_FRAME_EXT_LAST;
+}
+
 int pl_frame_peek(const uint8_t *data, size_t len, uint8_t *ptype,
                   uint8_t pairing[PL_FRAME_PAIRING_LEN]) {
-  if (data == NULL || len < HEADER_LEN + PL_FRAME_MAC_LEN || len > PL_FRAME_MAX_LEN ||
-      !is_known_type(data[0]) || data[1] != VERSION)
+  if (data == NULL || len == 0 || !plausible(data, len))
     return PL_ERR_PARSE;
   if (ptype)
     *ptype = data[0];
@@ -142,14 +163,8 @@ static int check_lengths(const uint8_t *data, size_t len, size_t *pbodylen) {
       return PL_ERR_PARSE;
     if (type == PL_FRAME_DATA && bodylen - 2 > PL_FRAME_MAX_PAYLOAD)
       return PL_ERR_PARSE;
-    if (type == PL_FRAME_RELAY_DATA) {
-      const uint8_t *inner = data + HEADER_LEN + 2;
-      size_t innerlen = bodylen - 2;
-      /* A relay frame carries exactly one peer-to-peer frame, never another relay frame. */
-      if (innerlen < HEADER_LEN + PL_FRAME_MAC_LEN || inner[0] < PL_FRAME_PROBE ||
-          inner[0] > PL_FRAME_CLOSE)
-        return PL_ERR_PARSE;
-    }
+    if (type == PL_FRAME_RELAY_DATA && !relayable(data + HEADER_LEN + 2, bodylen - 2))
+      return PL_ERR_PARSE;
   }
   *pbodylen = bodylen;
   return 0;
@@ -158,7 +173,8 @@ static int check_lengths(const uint8_t *data, size_t len, size_t *pbodylen) {
 int pl_frame_parse(pl_frame *f, const uint8_t *data, size_t len, const pl_frame_keys *keys) {
   size_t bodylen;
   int rv;
-  if (f == NULL || keys == NULL || pl_frame_peek(data, len, NULL, NULL) != 0)
+  if (f == NULL || keys == NULL || pl_frame_peek(data, len, NULL, NULL) != 0 ||
+      !is_known_type(data[0]))
     return PL_ERR_PARSE;
   if ((rv = check_lengths(data, len, &bodylen)) != 0)
     return rv;
@@ -209,9 +225,7 @@ int pl_frame_encode(uint8_t *buf, size_t cap, size_t *plen, const pl_frame *f,
                                           : PL_FRAME_MAX_LEN - HEADER_LEN - 2 - PL_FRAME_MAC_LEN;
     if (f->payloadlen > max)
       return PL_ERR_TOO_BIG;
-    if (f->type == PL_FRAME_RELAY_DATA &&
-        (f->payloadlen < HEADER_LEN + PL_FRAME_MAC_LEN || f->payload[0] < PL_FRAME_PROBE ||
-         f->payload[0] > PL_FRAME_CLOSE))
+    if (f->type == PL_FRAME_RELAY_DATA && !relayable(f->payload, f->payloadlen))
       return PL_ERR_INVALID;
     bodylen = 2 + f->payloadlen;
   }

@@ -24,6 +24,17 @@
 #define PL_FRAME_PROBE_ACK 0x21
 #define PL_FRAME_DATA 0x22
 #define PL_FRAME_CLOSE 0x23
+/* Extension frames (0x24-0x27): the modules beside punching define and authenticate their own
+ * bodies; the codec only knows their common prefix, type(1) version(1) pairing(8), so the link
+ * can find the pairing and the relay can carry them inside RELAY_DATA. */
+#define PL_FRAME_RELIABLE 0x24
+#define PL_FRAME_QUIC 0x25
+#define PL_FRAME_BENCH_DATA 0x26
+#define PL_FRAME_BENCH_CTRL 0x27
+#define PL_FRAME_EXT_FIRST PL_FRAME_RELIABLE
+#define PL_FRAME_EXT_LAST PL_FRAME_BENCH_CTRL
+#define PL_FRAME_EXT_PREFIX 10 /* type, version, pairing */
+#define PL_FRAME_EXT_MIN 26    /* the prefix and at least a 16-byte tag */
 #define PL_FRAME_RELAY_BIND 0x28
 #define PL_FRAME_RELAY_BIND_ACK 0x29
 #define PL_FRAME_RELAY_DATA 0x2A
@@ -33,6 +44,11 @@
 #define PL_FRAME_ID_LEN 16
 #define PL_FRAME_MAX_PAYLOAD 1200 /* DATA payload; keeps frames under a 1280-byte path MTU */
 #define PL_FRAME_MAX_LEN 1400
+/* RELAY_DATA around an inner frame: header(34) length(2) before it, MAC(16) after it. */
+#define PL_FRAME_RELAY_HEADROOM 36
+#define PL_FRAME_RELAY_OVERHEAD (PL_FRAME_RELAY_HEADROOM + PL_FRAME_MAC_LEN)
+/* The largest extension frame that still fits inside RELAY_DATA (1348). */
+#define PL_FRAME_EXT_MAX_RELAYED (PL_FRAME_MAX_LEN - PL_FRAME_RELAY_OVERHEAD)
 
 /* Probe flags. */
 #define PL_PROBE_NOMINATE 0x01  /* controlling side: use this pair */
@@ -47,6 +63,9 @@ typedef enum {
 
 /* Classifies a datagram by its first byte (and the STUN magic cookie). */
 pl_demux_kind pl_demux(const uint8_t *data, size_t len);
+
+/* 1 for the extension types PL_FRAME_EXT_FIRST..PL_FRAME_EXT_LAST. */
+int pl_frame_is_ext(uint8_t type);
 
 typedef struct pl_frame_keys {
   uint8_t frame[32];
@@ -76,18 +95,21 @@ typedef struct pl_frame {
 
 /* Parses and authenticates `data`: frame types other than the relay ones are checked under
  * keys->frame, relay types under keys->relay. Returns 0, PL_ERR_PARSE (truncated, unknown type
- * or version, bad lengths), PL_ERR_AUTH (MAC mismatch). */
+ * or version, bad lengths, or an extension frame: its own module parses it), PL_ERR_AUTH (MAC
+ * mismatch). A RELAY_DATA may carry an extension frame (PL_FRAME_EXT_MIN bytes or more). */
 int pl_frame_parse(pl_frame *f, const uint8_t *data, size_t len, const pl_frame_keys *keys);
 
 /* Reads the pairing ID and type without authenticating, so a receiver can find the pairing
- * (and its keys) first. Returns 0 or PL_ERR_PARSE. */
+ * (and its keys) first. Extension frames peek too (PL_FRAME_EXT_MIN..PL_FRAME_MAX_LEN bytes).
+ * Returns 0 or PL_ERR_PARSE. */
 int pl_frame_peek(const uint8_t *data, size_t len, uint8_t *ptype,
                   uint8_t pairing[PL_FRAME_PAIRING_LEN]);
 
 /* Encodes `f` (type, pairing, sender, seq and the fields its type uses) with its MAC into buf.
  * *plen receives the length. Returns 0, PL_ERR_TOO_BIG (cap too small or payload too long),
- * PL_ERR_INVALID (unknown type, bad address family, RELAY_DATA not around a PROBE..CLOSE frame),
- * PL_ERR_CRYPTO. The payload may overlap buf only where it goes (buf + 36). */
+ * PL_ERR_INVALID (unknown or extension type, bad address family, RELAY_DATA not around a
+ * PROBE..CLOSE or extension frame), PL_ERR_CRYPTO. The payload may overlap buf only where it
+ * goes (buf + PL_FRAME_RELAY_HEADROOM). */
 int pl_frame_encode(uint8_t *buf, size_t cap, size_t *plen, const pl_frame *f,
                     const pl_frame_keys *keys);
 
