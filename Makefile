@@ -1,6 +1,6 @@
 # Thin wrapper over Bazel. Every target that builds or runs calls `setup` first.
 #   make setup   install Debian packages, npm tools, build wolfSSL + ngtcp2 (idempotent)
-#   make build   programs into bin/
+#   make build   programs into bin/, the browser UI into clients/web/dist/
 #   make test    every test, plain and under ASan+UBSan; ends with "N passed, N failed"
 #                (SANITIZE=1: only ASan+UBSan, SANITIZE=0: only plain)
 #   make demo    rendezvous + two agents on loopback, registered; Ctrl-C stops it
@@ -27,6 +27,7 @@ build: setup
 	@mkdir -p bin
 	@for t in $(PROGRAMS); do f=bazel-bin/$${t%%:*}/$${t##*:}; install -m 0755 $$f bin/; done
 	@echo "build: programs in bin/: $$(ls bin | tr '\n' ' ')"
+	@bash clients/web/build.sh
 
 test: setup
 	@bash tests/run.sh "$(TEST_CONFIGS)"

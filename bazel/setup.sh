@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make setup: everything peerlink needs on a fresh Debian bookworm machine, idempotently.
 #   1. Debian packages (bazel/packages.txt)
-#   2. npm test tools (bazel/npm/package.json: buf) into the cache
+#   2. npm test tools (bazel/npm/package.json: buf) into the cache, and the browser UI's
+#      packages (clients/web/package.json) into cache/web
 #   3. wolfSSL + ngtcp2 from Debian's source packages (bazel/deps.sh)
 # A second run checks and changes nothing, in seconds.
 set -euo pipefail
@@ -35,6 +36,20 @@ if [ "$("$npm_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$bu
   (cd "$npm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   got=$("$npm_dir/node_modules/.bin/buf" --version)
   [ "$got" = "$buf_version" ] || { echo "setup: buf is $got, wanted $buf_version" >&2; exit 1; }
+fi
+
+# --- 2b. the browser UI's npm packages (clients/web/package.json, exact versions) ----------
+# The UI build (esbuild, tsc, protoc-gen-es) and its browser test (playwright-core).
+web_dir="$cache/web"
+web_pkg="$here/../clients/web/package.json"
+if ! cmp -s "$web_pkg" "$web_dir/installed.json" ||
+   ! (cd "$web_dir" && npm ls --depth=0 >/dev/null 2>&1); then
+  echo "setup: installing the web UI's npm packages"
+  mkdir -p "$web_dir"
+  cp "$web_pkg" "$web_dir/package.json"
+  (cd "$web_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$web_dir" && npm ls --depth=0 >/dev/null) || { echo "setup: web UI packages incomplete" >&2; exit 1; }
+  cp "$web_pkg" "$web_dir/installed.json"
 fi
 
 # --- 3. wolfSSL + ngtcp2 ----------------------------------------------------------------
