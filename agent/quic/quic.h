@@ -36,6 +36,7 @@
  * 1400 bytes of PL_FRAME_MAX_LEN on either path (docs/protocol.md, "QUIC"). */
 #define PL_QUIC_MAX_PACKET 1200
 #define PL_QUIC_FINGERPRINT_LEN 32 /* SHA-256 */
+#define PL_QUIC_DETAIL_MAX 320
 
 /* The first byte of every stream. */
 typedef enum pl_quic_stream_kind {
@@ -102,13 +103,14 @@ typedef struct pl_quic_config {
 
 typedef struct pl_quic_info {
   int client;
-  int established;  /* handshake completed and pinned */
-  int closed;       /* nothing more will be sent or received */
-  char detail[192]; /* why it is not established yet, or why it closed ("" when fine) */
-  uint64_t rtt_us;  /* smoothed, 0 before the first sample */
+  int established; /* handshake completed and pinned */
+  int closed;      /* ended: no more streams or data (a CONNECTION_CLOSE may still go out) */
+  int drained;     /* nothing more to do at all: pl_quic_del it */
+  char detail[PL_QUIC_DETAIL_MAX]; /* why not established yet, or why it closed ("" when fine) */
+  uint64_t rtt_us;                 /* smoothed, 0 before the first sample */
   uint64_t streams_open;
   uint64_t packets_sent, packets_received, bytes_sent, bytes_received; /* QUIC packets */
-  uint64_t bytes_lost;                                                 /* ngtcp2's count */
+  uint64_t cwnd;                                                       /* congestion window */
 } pl_quic_info;
 
 typedef struct pl_quic_stream_info {
