@@ -62,6 +62,17 @@ int pl_stun_is_stun(const uint8_t *data, size_t len) {
          get32(data + 4) == PL_STUN_MAGIC && (get16(data + 2) & 3) == 0;
 }
 
+int pl_stun_stream_len(const uint8_t *data, size_t len, size_t max) {
+  if (len < 8)
+    return (len >= 1 && (data[0] & 0xC0) != 0) ? PL_ERR_PARSE : 0;
+  if ((data[0] & 0xC0) != 0 || get32(data + 4) != PL_STUN_MAGIC || (get16(data + 2) & 3) != 0)
+    return PL_ERR_PARSE;
+  size_t need = PL_STUN_HEADER_LEN + (size_t)get16(data + 2);
+  if (need > max)
+    return PL_ERR_PARSE;
+  return len >= need ? (int)need : 0;
+}
+
 /* (XOR-)MAPPED-ADDRESS value. `key` is the header's cookie and txid (16 bytes) for the XOR
  * form, NULL for the plain one. */
 static int parse_addr(struct sockaddr_storage *ss, const uint8_t *v, size_t vlen,

@@ -34,6 +34,12 @@ typedef struct pl_stun_msg {
 /* 1 if `data` looks like STUN (first two bits zero, magic cookie, length multiple of 4). */
 int pl_stun_is_stun(const uint8_t *data, size_t len);
 
+/* STUN over a stream (RFC 8489 6.2.2: TCP carries messages back to back, each sized by its
+ * header). Returns the length of the message at the start of `data` once all of it is there,
+ * 0 while more bytes are needed, PL_ERR_PARSE when it cannot be STUN (first two bits set, no
+ * magic cookie, a length not a multiple of 4) or would be longer than `max`. */
+int pl_stun_stream_len(const uint8_t *data, size_t len, size_t max);
+
 /* Parses a STUN message. Returns 0, PL_ERR_PARSE (truncated, bad lengths, bad attribute,
  * wrong FINGERPRINT). */
 int pl_stun_parse(pl_stun_msg *m, const uint8_t *data, size_t len);
