@@ -73,6 +73,12 @@ function eventLog(store: Store): void {
 }
 
 function main(): void {
+  // Opening the page with ?token=T made the bridge set its cookie; keep T out of the history.
+  const url = new URL(location.href);
+  if (url.searchParams.has("token")) {
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url);
+  }
   const client = agentClient(location.origin);
   const store = new Store();
   agentView(store);
