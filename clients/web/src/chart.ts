@@ -7,7 +7,7 @@ interface Point {
   tx: number; // sender bit/s
 }
 
-const PAD = { left: 64, right: 12, top: 22, bottom: 26 };
+const PAD = { left: 10, right: 12, top: 24, bottom: 24 };
 
 /** A round axis maximum at or above v (1, 2 or 5 times a power of ten). */
 function niceMax(v: number): number {
@@ -71,11 +71,12 @@ export class ThroughputChart {
     g.lineTo(PAD.left, h - PAD.bottom);
     g.lineTo(w - PAD.right, h - PAD.bottom);
     g.stroke();
+    // Axis labels inside the plot's corners, so a narrow (phone) chart never clips them.
+    g.textAlign = "left";
+    g.fillText(bits(yMax), PAD.left + 4, PAD.top - 8);
+    g.fillText("0", PAD.left + 4, h - PAD.bottom - 4);
     g.textAlign = "right";
-    g.fillText(bits(yMax), PAD.left - 4, PAD.top + 4);
-    g.fillText("0", PAD.left - 4, h - PAD.bottom);
-    g.textAlign = "center";
-    g.fillText(`${tMax.toFixed(1)} s`, w - PAD.right - 16, h - 8);
+    g.fillText(`${tMax.toFixed(1)} s`, w - PAD.right, h - 8);
     g.textAlign = "left";
     if (pts.length === 0) {
       g.fillText("Start a benchmark to see its throughput here.", PAD.left + 8, h / 2);
@@ -93,9 +94,10 @@ export class ThroughputChart {
     };
     line((p) => p.tx, "#c77700", [5, 4]);
     line((p) => p.rx, "#0b63c5", []);
-    g.fillStyle = "#0b63c5";
-    g.fillText("— received", PAD.left + 6, 14);
+    g.textAlign = "right";
     g.fillStyle = "#c77700";
-    g.fillText("- - sent", PAD.left + 96, 14);
+    g.fillText("- - sent", w - PAD.right, 14);
+    g.fillStyle = "#0b63c5";
+    g.fillText("— received", w - PAD.right - 60, 14);
   }
 }
