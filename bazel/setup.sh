@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make setup: everything peerlink needs on a fresh Debian bookworm machine, idempotently.
 #   1. Debian packages (bazel/packages.txt)
-#   2. npm test tools (bazel/npm/package.json: buf) into the cache, and the browser UI's
-#      packages (clients/web/package.json) into cache/web
+#   2. npm test tools (bazel/npm/package.json: buf, the bridge's test clients) into the cache,
+#      and the browser UI's packages (clients/web/package.json) into cache/web
 #   3. wolfSSL + ngtcp2 from Debian's source packages (bazel/deps.sh)
 # A second run checks and changes nothing, in seconds.
 set -euo pipefail
@@ -27,15 +27,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- 2. npm test tools ------------------------------------------------------------------
+# Installed again whenever package.json changed (its hash is kept beside the install), so a new
+# dependency arrives with the next make setup; buf's version is checked too, in case the cache
+# was damaged.
 npm_dir="$cache/npm"
 buf_version=$(sed -n 's/.*"@bufbuild\/buf": "\(.*\)".*/\1/p' "$here/npm/package.json")
-if [ "$("$npm_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
-  echo "setup: installing buf $buf_version from npm"
+npm_hash=$(sha256sum "$here/npm/package.json" | cut -d' ' -f1)
+if [ "$(cat "$npm_dir/.package.json.sha256" 2>/dev/null || true)" != "$npm_hash" ] ||
+   [ "$("$npm_dir/node_modules/.bin/buf" --version 2>/dev/null || true)" != "$buf_version" ]; then
+  echo "setup: installing npm test tools (bazel/npm/package.json) into $npm_dir"
   mkdir -p "$npm_dir"
   cp "$here/npm/package.json" "$npm_dir/package.json"
   (cd "$npm_dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   got=$("$npm_dir/node_modules/.bin/buf" --version)
   [ "$got" = "$buf_version" ] || { echo "setup: buf is $got, wanted $buf_version" >&2; exit 1; }
+  echo "$npm_hash" >"$npm_dir/.package.json.sha256"
 fi
 
 # --- 2b. the browser UI's npm packages (clients/web/package.json, exact versions) ----------
