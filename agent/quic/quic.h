@@ -106,6 +106,7 @@ typedef struct pl_quic_info {
   int established; /* handshake completed and pinned */
   int closed;      /* ended: no more streams or data (a CONNECTION_CLOSE may still go out) */
   int drained;     /* nothing more to do at all: pl_quic_del it */
+  int auth_failed; /* it ended over a certificate: the peer refused ours, or our pin its */
   char detail[PL_QUIC_DETAIL_MAX]; /* why not established yet, or why it closed ("" when fine) */
   uint64_t rtt_us;                 /* smoothed, 0 before the first sample */
   uint64_t streams_open;

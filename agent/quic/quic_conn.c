@@ -104,6 +104,8 @@ static void peer_closed(pl_quic *q) {
   if (cc.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
       (cc.error_code & ~(uint64_t)0xff) == NGTCP2_CRYPTO_ERROR) {
     uint8_t alert = (uint8_t)cc.error_code;
+    /* bad_certificate .. certificate_unknown, unknown_ca, certificate_required */
+    q->auth_failed = (alert >= 42 && alert <= 46) || alert == 48 || alert == 116;
     if (alert == TLS_ALERT_BAD_CERTIFICATE)
       pl_quic__set_detail(q,
                           "the peer refused this agent's certificate (TLS alert 42 "
@@ -463,6 +465,7 @@ void pl_quic_get_info(const pl_quic *q, pl_quic_info *info) {
   info->established = q->state == PL_QUIC__ESTABLISHED && !q->close_requested;
   info->closed = q->state >= PL_QUIC__CLOSING || q->close_requested;
   info->drained = q->state == PL_QUIC__DONE;
+  info->auth_failed = q->auth_failed;
   memcpy(info->detail, q->detail, sizeof info->detail);
   if (info->established)
     info->detail[0] = '\0';

@@ -94,6 +94,7 @@ struct pl_quic {
   int close_resends; /* in the closing period, one per packet received, bounded */
   uint64_t close_deadline_us;
   char detail[PL_QUIC_DETAIL_MAX];
+  int auth_failed;
   char close_reason[96]; /* the reason phrase of our CONNECTION_CLOSE, when not the detail */
 
   pl_quic__stream *streams;

@@ -48,6 +48,7 @@ static int pin_matches(pl_quic *q, const uint8_t *der, size_t derlen) {
   }
   if (memcmp(got, q->pin, sizeof got) == 0)
     return 1;
+  q->auth_failed = 1;
   pl_hex_encode(got_hex, got, sizeof got);
   pl_hex_encode(pin_hex, q->pin, sizeof q->pin);
   pl_quic__set_detail(q,

@@ -39,6 +39,7 @@ static void test_impostor_server(void) {
   CHECK(ci.closed && si.closed);
   CHECK_STR_CONTAINS(ci.detail, "peer certificate does not match the pinned fingerprint");
   CHECK_STR_CONTAINS(si.detail, "the peer refused this agent's certificate (TLS alert 42");
+  CHECK(ci.auth_failed && si.auth_failed);
   printf("  client: %s\n  server: %s\n", ci.detail, si.detail);
   h_pair_free(&p);
 }
