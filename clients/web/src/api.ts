@@ -14,7 +14,7 @@ export function agentClient(baseUrl: string): AgentClient {
 
 // What each status means for the person looking at the page.
 const HINTS: Partial<Record<Code, string>> = {
-  [Code.Unavailable]: "unavailable",
+  [Code.Unavailable]: "unreachable",
   [Code.DeadlineExceeded]: "deadline exceeded: no answer in time",
   [Code.Unimplemented]: "not supported by this agent yet",
   [Code.FailedPrecondition]: "not possible now",

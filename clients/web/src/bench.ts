@@ -40,7 +40,9 @@ export function benchView(client: AgentClient, choice: PeerChoice): void {
   const showFinal = (r: BenchmarkReport): void => {
     const body = table.tBodies[0];
     body.replaceChildren(
-      ...finalRows(r).map(([k, tx, rx]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, tx), el("td", {}, rx))),
+      ...finalRows(r).map(([k, tx, rx]) =>
+        el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, tx), el("td", {}, rx)),
+      ),
     );
     table.hidden = false;
   };
@@ -50,7 +52,9 @@ export function benchView(client: AgentClient, choice: PeerChoice): void {
     if (!peer || running) return;
     const seconds = Math.max(1, Number(byId<HTMLInputElement>("bench-duration").value) || 3);
     const mbit = Math.max(0, Number(byId<HTMLInputElement>("bench-rate").value) || 0);
-    const transport = Number(byId<HTMLSelectElement>("bench-transport").value) as BenchmarkTransport;
+    const transport = Number(
+      byId<HTMLSelectElement>("bench-transport").value,
+    ) as BenchmarkTransport;
     const ctl = new AbortController();
     running = ctl;
     const hadFocus = document.activeElement === start;
@@ -82,9 +86,17 @@ export function benchView(client: AgentClient, choice: PeerChoice): void {
           continue;
         }
         chart.add(Number(r.elapsedMs), r.receiverBps, r.senderBps);
-        say(msg, `Running: ${(Number(r.elapsedMs) / 1000).toFixed(1)} s of ${seconds} s, ${fmt.bits(r.receiverBps)} received`);
+        say(
+          msg,
+          `Running: ${(Number(r.elapsedMs) / 1000).toFixed(1)} s of ${seconds} s, ${fmt.bits(r.receiverBps)} received`,
+        );
       }
-      if (final) say(msg, `Done: ${fmt.bits(final.receiverBps)} received over ${fmt.ms(final.elapsedMs)}.`, "ok");
+      if (final)
+        say(
+          msg,
+          `Done: ${fmt.bits(final.receiverBps)} received over ${fmt.ms(final.elapsedMs)}.`,
+          "ok",
+        );
       else say(msg, "The benchmark ended without a summary from the agent.", "error");
     } catch (e) {
       if (ctl.signal.aborted) say(msg, "Stopped.", "info");

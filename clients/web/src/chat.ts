@@ -16,17 +16,30 @@ export function chatView(store: Store, client: AgentClient, choice: PeerChoice):
   const text = byId<HTMLInputElement>("chat-text");
   const deliverySel = byId<HTMLSelectElement>("chat-delivery");
   const send = byId<HTMLButtonElement>("chat-send");
-  deliverySel.replaceChildren(...fmt.DELIVERIES.map((d) => el("option", { value: String(d.value) }, d.label)));
+  deliverySel.replaceChildren(
+    ...fmt.DELIVERIES.map((d) => el("option", { value: String(d.value) }, d.label)),
+  );
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
 
   /** Appends a message; returns its state text, whose parent carries data-state. */
-  const line = (dir: "in" | "out", peer: string, d: Delivery, body: string, state: string): HTMLElement => {
+  const line = (
+    dir: "in" | "out",
+    peer: string,
+    d: Delivery,
+    body: string,
+    state: string,
+  ): HTMLElement => {
     const stateEl = el("span", { class: "state" }, state);
     const who = dir === "out" ? `you → ${store.peerName(peer)}` : `${store.peerName(peer)} → you`;
     const li = el(
       "li",
-      { class: dir, "data-dir": dir, "data-delivery": fmt.delivery(d), "data-state": dir === "in" ? "received" : "sending" },
+      {
+        class: dir,
+        "data-dir": dir,
+        "data-delivery": fmt.delivery(d),
+        "data-state": dir === "in" ? "received" : "sending",
+      },
       el("span", { class: "who" }, who),
       " ",
       el("span", { class: "badge" }, fmt.delivery(d)),

@@ -59,7 +59,11 @@ export function fileView(store: Store, client: AgentClient, choice: PeerChoice):
         }
         if (last?.done) {
           msg.dataset.result = "verified";
-          say(msg, `✓ Verified: ${store.peerName(peer)} stored ${fmt.bytes(last.bytesTotal)}, SHA-256 ${last.sha256}`, "ok");
+          say(
+            msg,
+            `✓ Verified: ${store.peerName(peer)} stored ${fmt.bytes(last.bytesTotal)}, SHA-256 ${last.sha256}`,
+            "ok",
+          );
         } else {
           say(msg, "The transfer ended before the peer confirmed the file.", "error");
         }

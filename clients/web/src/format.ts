@@ -45,7 +45,8 @@ export const DELIVERIES: { value: Delivery; label: string }[] = [
   { value: Delivery.TCP, label: "TCP" },
 ];
 export const delivery = (d: Delivery): string =>
-  DELIVERIES.find((x) => x.value === d)?.label ?? (d === Delivery.UNSPECIFIED ? "datagram" : `delivery ${d}`);
+  DELIVERIES.find((x) => x.value === d)?.label ??
+  (d === Delivery.UNSPECIFIED ? "datagram" : `delivery ${d}`);
 
 export function bits(bps: number): string {
   if (bps >= 1e9) return `${(bps / 1e9).toFixed(2)} Gbit/s`;

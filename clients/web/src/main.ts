@@ -43,7 +43,10 @@ async function watch(store: Store, client: AgentClient): Promise<never> {
       banner.hidden = true;
       document.body.dataset.live = "true";
       refresh = setInterval(() => {
-        client.getStatus({}, { timeoutMs: QUICK_MS }).then((s) => store.setStatus(s), () => undefined);
+        client.getStatus({}, { timeoutMs: QUICK_MS }).then(
+          (s) => store.setStatus(s),
+          () => undefined,
+        );
       }, REFRESH_MS);
       for await (const res of stream) {
         if (res.event) store.apply(res.event);
@@ -51,8 +54,15 @@ async function watch(store: Store, client: AgentClient): Promise<never> {
       }
       throw new Error("the agent ended the event stream (is it shutting down?)");
     } catch (e) {
-      const text = e instanceof Error && !("code" in e) ? `Lost the agent: ${e.message}` : describeError("Talking to the agent", e);
-      say(banner, `${text.replace(/[.?!]$/, "")}. Retrying in ${(wait / 1000).toFixed(1)} s.`, "error");
+      const text =
+        e instanceof Error && !("code" in e)
+          ? `Lost the agent: ${e.message}`
+          : describeError("The agent's event stream", e);
+      say(
+        banner,
+        `${text.replace(/[.?!]$/, "")}. Retrying in ${(wait / 1000).toFixed(1)} s.`,
+        "error",
+      );
       banner.hidden = false;
       document.body.dataset.live = "false"; // the state below is the last one seen: dim it
       say(link, "offline: not receiving updates", "error");

@@ -6,20 +6,26 @@ import type { Store } from "./store";
 
 function quic(p: PeerPath): string {
   if (!p.quic) return "not attempted";
-  if (p.quic.established) return `established (${p.quic.client ? "client" : "server"}, RTT ${fmt.rtt(p.quic.rttUs)})`;
+  if (p.quic.established)
+    return `established (${p.quic.client ? "client" : "server"}, RTT ${fmt.rtt(p.quic.rttUs)})`;
   return p.quic.detail || "not established";
 }
 
 function tcp(p: PeerPath): string {
   if (!p.tcp) return "not attempted";
-  if (p.tcp.connected) return `connected ${fmt.endpoint(p.tcp.local)} → ${fmt.endpoint(p.tcp.remote)}`;
+  if (p.tcp.connected)
+    return `connected ${fmt.endpoint(p.tcp.local)} → ${fmt.endpoint(p.tcp.remote)}`;
   return p.tcp.detail || "not connected";
 }
 
 function card(store: Store, p: PeerPath): HTMLElement {
   const up = fmt.isUp(p);
   const detail = store.pathDetail.get(p.peerId);
-  const kind = el("dd", { "data-field": "kind", "data-kind": fmt.pathKind(p.kind) }, fmt.pathKind(p.kind));
+  const kind = el(
+    "dd",
+    { "data-field": "kind", "data-kind": fmt.pathKind(p.kind) },
+    fmt.pathKind(p.kind),
+  );
   const rows: [string, Node | string][] = [
     ["Path", kind],
     ["Local", fmt.endpoint(p.local)],
@@ -32,12 +38,27 @@ function card(store: Store, p: PeerPath): HTMLElement {
   if (detail) rows.push(["Last change", detail]);
   const dl = el("dl");
   for (const [k, v] of rows) {
-    dl.append(el("dt", {}, k), v instanceof Node ? v : el("dd", { class: k === "Local" || k === "Remote" ? "mono" : undefined }, v));
+    dl.append(
+      el("dt", {}, k),
+      v instanceof Node
+        ? v
+        : el("dd", { class: k === "Local" || k === "Remote" ? "mono" : undefined }, v),
+    );
   }
   return el(
     "article",
-    { class: `card ${up ? "up" : "down"}`, "data-peer": p.peerId, "aria-label": `Connection to ${store.peerName(p.peerId)}` },
-    el("h3", {}, store.peerName(p.peerId), " ", el("span", { class: "mono muted", title: p.peerId }, fmt.shortId(p.peerId))),
+    {
+      class: `card ${up ? "up" : "down"}`,
+      "data-peer": p.peerId,
+      "aria-label": `Connection to ${store.peerName(p.peerId)}`,
+    },
+    el(
+      "h3",
+      {},
+      store.peerName(p.peerId),
+      " ",
+      el("span", { class: "mono muted", title: p.peerId }, fmt.shortId(p.peerId)),
+    ),
     dl,
   );
 }

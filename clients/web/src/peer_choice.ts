@@ -21,7 +21,10 @@ export function peerChoice(store: Store): PeerChoice {
     // Peers whose path is down stay listed: a Send then says why it fails instead of nothing.
     const up = [...store.paths.values()].filter((p) => p.kind !== PathKind.UNSPECIFIED);
     const keep = select.value;
-    const labels = up.map((p) => [p.peerId, `${store.peerName(p.peerId)} (${fmt.isUp(p) ? fmt.pathKind(p.kind) : "no path"})`]);
+    const labels = up.map((p) => [
+      p.peerId,
+      `${store.peerName(p.peerId)} (${fmt.isUp(p) ? fmt.pathKind(p.kind) : "no path"})`,
+    ]);
     if (labels.length === 0) labels.push(["", "connect to a peer first"]);
     // Rebuild only when the options change: a periodic refresh must not close an open list.
     const sig = JSON.stringify(labels);

@@ -35,7 +35,10 @@ export function peersView(store: Store, client: AgentClient): void {
         say(row.msg, `Disconnected from ${name}.`, "ok");
       } else {
         setText(row.button, "Connecting…");
-        say(row.msg, `Connecting to ${name}: waiting up to ${CONNECT_WAIT_MS / 1000} s for a path…`);
+        say(
+          row.msg,
+          `Connecting to ${name}: waiting up to ${CONNECT_WAIT_MS / 1000} s for a path…`,
+        );
         const r = await client.connect(
           { peerId: id, wait: true, timeoutMs: CONNECT_WAIT_MS },
           { timeoutMs: CONNECT_WAIT_MS + 5_000 },
@@ -49,7 +52,11 @@ export function peersView(store: Store, client: AgentClient): void {
         if (p) store.setPath(p, "connected");
       }
     } catch (e) {
-      say(row.msg, describeError(connected ? `Disconnect from ${name}` : `Connect to ${name}`, e), "error");
+      say(
+        row.msg,
+        describeError(connected ? `Disconnect from ${name}` : `Connect to ${name}`, e),
+        "error",
+      );
     } finally {
       row.busy = false;
       row.button.removeAttribute("aria-disabled");
@@ -67,7 +74,10 @@ export function peersView(store: Store, client: AgentClient): void {
       busy: false,
     };
     const idSpan = el("span", { class: "mono", title: id }, fmt.shortId(id));
-    row.li.append(el("div", { class: "line" }, row.name, " ", idSpan, " ", row.nat, row.button), row.msg);
+    row.li.append(
+      el("div", { class: "line" }, row.name, " ", idSpan, " ", row.nat, row.button),
+      row.msg,
+    );
     row.button.addEventListener("click", () => void act(id, row));
     return row;
   };
@@ -91,7 +101,10 @@ export function peersView(store: Store, client: AgentClient): void {
       if (!row.busy) {
         const up = fmt.isUp(store.paths.get(id));
         setText(row.button, up ? "Disconnect" : "Connect");
-        row.button.setAttribute("aria-label", `${up ? "Disconnect from" : "Connect to"} ${info.name || id}`);
+        row.button.setAttribute(
+          "aria-label",
+          `${up ? "Disconnect from" : "Connect to"} ${info.name || id}`,
+        );
       }
     }
     byId("peers-empty").hidden = store.peers.size > 0;

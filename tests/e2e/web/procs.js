@@ -7,7 +7,8 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-const OUT = process.env.TEST_UNDECLARED_OUTPUTS_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "ui-out-"));
+const OUT =
+  process.env.TEST_UNDECLARED_OUTPUTS_DIR || fs.mkdtempSync(path.join(os.tmpdir(), "ui-out-"));
 const TMP = process.env.TEST_TMPDIR || fs.mkdtempSync(path.join(os.tmpdir(), "ui-tmp-"));
 
 /** A Bazel data dependency, from the runfiles tree (or the work tree when run by hand). */
@@ -41,7 +42,9 @@ function start(name, argv, deadlineMs = 20_000) {
       if (!buf.includes("\n")) return;
       clearTimeout(timer);
       const line = buf.split("\n")[0];
-      const fields = Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
+      const fields = Object.fromEntries(
+        [...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]),
+      );
       resolve(Object.assign(entry, { line, fields }));
     });
     proc.on("exit", (code) => {
@@ -63,7 +66,12 @@ async function stop(entry, deadlineMs = 10_000) {
 }
 
 async function stopAll() {
-  await Promise.all(running.splice(0).reverse().map((e) => stop(e)));
+  await Promise.all(
+    running
+      .splice(0)
+      .reverse()
+      .map((e) => stop(e)),
+  );
 }
 
 /** Does `program --help` mention this flag? (Lets the test use a flag once the agent has it.) */

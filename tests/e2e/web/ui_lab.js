@@ -8,10 +8,11 @@ const { scenario, launch } = require("./ui_scenario");
 
 const lab = JSON.parse(process.env.PEERLINK_UI_LAB);
 // Chromium started through `ip netns exec` (the wrapper), so it sees what that host sees.
-const inNetns = (side) => launch(path.join(TMP, `chromium-${side}`), {
-  executablePath: path.join(__dirname, "chromium_netns.sh"),
-  env: { ...process.env, PEERLINK_NETNS: lab[side].ns },
-});
+const inNetns = (side) =>
+  launch(path.join(TMP, `chromium-${side}`), {
+    executablePath: path.join(__dirname, "chromium_netns.sh"),
+    env: { ...process.env, PEERLINK_NETNS: lab[side].ns },
+  });
 
 test("the browser UI drives two agents behind lab NATs", async (t) => {
   const [ca, cb] = [await inNetns("alice"), await inNetns("bob")];

@@ -16,12 +16,20 @@ const ui = require("./ui_steps");
 async function scenario(t, s) {
   const { a, b, alice, bob } = s;
   const problems = [];
-  for (const [p, n] of [[a, "alice"], [b, "bob"]]) {
+  for (const [p, n] of [
+    [a, "alice"],
+    [b, "bob"],
+  ]) {
     p.on("pageerror", (e) => problems.push(`${n}: page error: ${e.message}`));
-    p.on("console", (m) => m.type() === "error" &&
-      fs.appendFileSync(path.join(s.out, `console-${n}.log`), `${m.text()}\n`));
+    p.on(
+      "console",
+      (m) =>
+        m.type() === "error" &&
+        fs.appendFileSync(path.join(s.out, `console-${n}.log`), `${m.text()}\n`),
+    );
   }
-  const shot = (page, name) => page.screenshot({ path: path.join(s.out, `${name}.png`), fullPage: true });
+  const shot = (page, name) =>
+    page.screenshot({ path: path.join(s.out, `${name}.png`), fullPage: true });
 
   await t.test("each page shows its agent live", async () => {
     await a.goto(alice.url);
@@ -33,15 +41,18 @@ async function scenario(t, s) {
     await shot(a, "01-alice-registered");
   });
 
-  await t.test(`Connect from the UI, by keyboard, reaches a ${s.kind} path on both sides`, async () => {
-    await ui.tabTo(a, "Connect to bob");
-    await a.keyboard.press("Enter");
-    await ui.pathUp(a, bob.fields.id, s.kind);
-    await ui.pathUp(b, alice.fields.id, s.kind);
-    await ui.connectedMessage(a, bob.fields.id);
-    await shot(a, "02-alice-connected");
-    await shot(b, "02-bob-connected");
-  });
+  await t.test(
+    `Connect from the UI, by keyboard, reaches a ${s.kind} path on both sides`,
+    async () => {
+      await ui.tabTo(a, "Connect to bob");
+      await a.keyboard.press("Enter");
+      await ui.pathUp(a, bob.fields.id, s.kind);
+      await ui.pathUp(b, alice.fields.id, s.kind);
+      await ui.connectedMessage(a, bob.fields.id);
+      await shot(a, "02-alice-connected");
+      await shot(b, "02-bob-connected");
+    },
+  );
 
   await t.test("chat both ways on every delivery the agent has", async () => {
     const works = [];
@@ -63,17 +74,23 @@ async function scenario(t, s) {
     await shot(b, "03-bob-chat");
   });
 
-  await t.test("a benchmark shows a live chart and both ends' numbers, or says why not", async () => {
-    const r = await ui.benchmark(a, "UDP", 2);
-    if (r.kind === "error") {
-      ui.assertClearFailure(r.text, "Benchmark");
-    } else {
-      assert.ok(r.points >= 1, `the chart has interval points (${r.points})`);
-      const bytes = r.rows.find(([k]) => k === "Bytes");
-      assert.ok(bytes && bytes[2] !== "0 B", `the receiver's bytes are shown: ${JSON.stringify(r.rows)}`);
-    }
-    await shot(a, "04-alice-benchmark");
-  });
+  await t.test(
+    "a benchmark shows a live chart and both ends' numbers, or says why not",
+    async () => {
+      const r = await ui.benchmark(a, "UDP", 2);
+      if (r.kind === "error") {
+        ui.assertClearFailure(r.text, "Benchmark");
+      } else {
+        assert.ok(r.points >= 1, `the chart has interval points (${r.points})`);
+        const bytes = r.rows.find(([k]) => k === "Bytes");
+        assert.ok(
+          bytes && bytes[2] !== "0 B",
+          `the receiver's bytes are shown: ${JSON.stringify(r.rows)}`,
+        );
+      }
+      await shot(a, "04-alice-benchmark");
+    },
+  );
 
   await t.test("send a file with progress and a verified result, or say why not", async () => {
     const data = crypto.randomBytes(300 * 1024);
@@ -119,8 +136,14 @@ function launch(dir, extra = {}) {
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
     ],
     viewport: { width: 1000, height: 900 },
     ...extra,

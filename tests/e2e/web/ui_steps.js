@@ -11,17 +11,27 @@ async function until(page, what, fn, arg, timeout = 20_000) {
     return await (await page.waitForFunction(fn, arg, { timeout, polling: 100 })).jsonValue();
   } catch (e) {
     const text = await page.evaluate(() => document.body.innerText).catch(() => "(page gone)");
-    throw new Error(`${what}: not seen in ${timeout / 1000} s (${e.message.split("\n")[0]})\n--- page text ---\n${text}`);
+    throw new Error(
+      `${what}: not seen in ${timeout / 1000} s (${e.message.split("\n")[0]})\n--- page text ---\n${text}`,
+    );
   }
 }
 
 async function agentShown(page, fields) {
-  await until(page, `agent ${fields.name} shown as registered and live`,
+  await until(
+    page,
+    `agent ${fields.name} shown as registered and live`,
     (f) => {
       const t = (s) => document.querySelector(s)?.textContent ?? "";
-      return t("#a-id") === f.id && t("#a-name") === f.name && t("#link").startsWith("live") &&
-        document.querySelector("#a-rdv")?.dataset.state === "registered";
-    }, fields);
+      return (
+        t("#a-id") === f.id &&
+        t("#a-name") === f.name &&
+        t("#link").startsWith("live") &&
+        document.querySelector("#a-rdv")?.dataset.state === "registered"
+      );
+    },
+    fields,
+  );
 }
 
 async function peerListed(page, id) {
@@ -30,7 +40,9 @@ async function peerListed(page, id) {
 
 /** Presses Tab from the top of the page until the control named `name` has the focus. */
 async function tabTo(page, name, maxTabs = 40) {
-  await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+  await page.evaluate(
+    () => document.activeElement instanceof HTMLElement && document.activeElement.blur(),
+  );
   for (let i = 0; i < maxTabs; i++) {
     await page.keyboard.press("Tab");
     const focused = await page.evaluate(() => {
@@ -43,21 +55,37 @@ async function tabTo(page, name, maxTabs = 40) {
 }
 
 async function pathUp(page, peerId, kind, timeout = 25_000) {
-  await until(page, `path to ${peerId} is ${kind}`,
-    ([id, k]) => document.querySelector(`.card[data-peer="${id}"] [data-field=kind]`)?.textContent === k,
-    [peerId, kind], timeout);
+  await until(
+    page,
+    `path to ${peerId} is ${kind}`,
+    ([id, k]) =>
+      document.querySelector(`.card[data-peer="${id}"] [data-field=kind]`)?.textContent === k,
+    [peerId, kind],
+    timeout,
+  );
 }
 
 async function pathDown(page, peerId, timeout = 30_000) {
-  await until(page, `path to ${peerId} shown closed`,
-    (id) => document.querySelector(`.card[data-peer="${id}"] [data-field=kind]`)?.textContent === "none",
-    peerId, timeout);
+  await until(
+    page,
+    `path to ${peerId} shown closed`,
+    (id) =>
+      document.querySelector(`.card[data-peer="${id}"] [data-field=kind]`)?.textContent === "none",
+    peerId,
+    timeout,
+  );
 }
 
 async function connectedMessage(page, peerId) {
-  await until(page, "Connect's result shown by the button",
-    (id) => /Connected: \w+ path in \d+ ms/.test(document.querySelector(`li[data-peer="${id}"] .msg`)?.textContent ?? ""),
-    peerId);
+  await until(
+    page,
+    "Connect's result shown by the button",
+    (id) =>
+      /Connected: \w+ path in \d+ ms/.test(
+        document.querySelector(`li[data-peer="${id}"] .msg`)?.textContent ?? "",
+      ),
+    peerId,
+  );
 }
 
 /** Types a message and presses Enter; returns its final delivery state and text. */
@@ -65,71 +93,125 @@ async function chat(page, delivery, text, timeout = 30_000) {
   await page.selectOption("#chat-delivery", { label: delivery });
   await page.fill("#chat-text", text);
   await page.press("#chat-text", "Enter");
-  return until(page, `"${text}" (${delivery}) sent or failed`,
+  return until(
+    page,
+    `"${text}" (${delivery}) sent or failed`,
     (t) => {
       const li = [...document.querySelectorAll("#chat-log li[data-dir=out]")]
-        .filter((e) => e.querySelector(".text")?.textContent === t).pop();
-      return li && li.dataset.state !== "sending" ? { state: li.dataset.state, text: li.textContent } : null;
-    }, text, timeout);
+        .filter((e) => e.querySelector(".text")?.textContent === t)
+        .pop();
+      return li && li.dataset.state !== "sending"
+        ? { state: li.dataset.state, text: li.textContent }
+        : null;
+    },
+    text,
+    timeout,
+  );
 }
 
 async function received(page, delivery, text) {
-  await until(page, `"${text}" received (${delivery})`,
-    ([d, t]) => [...document.querySelectorAll(`#chat-log li[data-dir=in]`)]
-      .some((e) => e.dataset.delivery === d && e.querySelector(".text")?.textContent === t),
-    [delivery, text]);
+  await until(
+    page,
+    `"${text}" received (${delivery})`,
+    ([d, t]) =>
+      [...document.querySelectorAll(`#chat-log li[data-dir=in]`)].some(
+        (e) => e.dataset.delivery === d && e.querySelector(".text")?.textContent === t,
+      ),
+    [delivery, text],
+  );
 }
 
 /** A failure a person understands: what failed, the status, and the agent's own words. */
 function assertClearFailure(text, what) {
-  assert.match(text, new RegExp(`${what.replace(/[()]/g, "\\$&")} failed \\([A-Z_]+: [^)]+\\) — \\S`),
-    `a clear failure message for ${what}: ${text}`);
+  assert.match(
+    text,
+    new RegExp(`${what.replace(/[()]/g, "\\$&")} failed \\([A-Z_]+: [^)]+\\) — \\S`),
+    `a clear failure message for ${what}: ${text}`,
+  );
 }
 
 async function benchmark(page, transport, seconds) {
   await page.selectOption("#bench-transport", { label: transport });
   await page.fill("#bench-duration", String(seconds));
   await page.click("#bench-start");
-  return until(page, "the benchmark finished or failed",
+  return until(
+    page,
+    "the benchmark finished or failed",
     () => {
       const m = document.querySelector("#bench-msg");
       if (!m || (m.dataset.kind !== "ok" && m.dataset.kind !== "error")) return null;
-      const rows = [...document.querySelectorAll("#bench-result tbody tr")]
-        .map((tr) => [...tr.children].map((c) => c.textContent));
+      const rows = [...document.querySelectorAll("#bench-result tbody tr")].map((tr) =>
+        [...tr.children].map((c) => c.textContent),
+      );
       const points = Number(document.querySelector("#bench-chart").dataset.points || 0);
       return { kind: m.dataset.kind, text: m.textContent, points, rows };
-    }, undefined, seconds * 1000 + 45_000);
+    },
+    undefined,
+    seconds * 1000 + 45_000,
+  );
 }
 
 async function sendFile(page, file) {
   await page.fill("#file-path", file);
   await page.click("#file-send");
-  return until(page, "the file transfer finished or failed",
+  return until(
+    page,
+    "the file transfer finished or failed",
     () => {
       const m = document.querySelector("#file-msg");
       if (!m || (m.dataset.kind !== "ok" && m.dataset.kind !== "error")) return null;
       const bar = document.querySelector("#file-progress");
       return { kind: m.dataset.kind, text: m.textContent, full: bar.value === bar.max };
-    }, undefined, 60_000);
+    },
+    undefined,
+    60_000,
+  );
 }
 
 async function fileReceived(page, name, sha) {
-  await until(page, `${name} shown as received and verified`,
-    ([n, s]) => [...document.querySelectorAll("#files-in li.ok")]
-      .some((e) => e.textContent.includes(n) && e.textContent.includes(s)),
-    [name, sha]);
+  await until(
+    page,
+    `${name} shown as received and verified`,
+    ([n, s]) =>
+      [...document.querySelectorAll("#files-in li.ok")].some(
+        (e) => e.textContent.includes(n) && e.textContent.includes(s),
+      ),
+    [name, sha],
+  );
 }
 
 async function agentLost(page) {
-  await until(page, "the page says its agent is unreachable",
+  await until(
+    page,
+    "the page says its agent is unreachable",
     () => {
       const b = document.querySelector("#banner");
-      return b && !b.hidden && /Retrying in/.test(b.textContent) &&
-        (document.querySelector("#link")?.textContent ?? "").startsWith("offline");
-    }, undefined, 30_000);
+      return (
+        b &&
+        !b.hidden &&
+        /Retrying in/.test(b.textContent) &&
+        (document.querySelector("#link")?.textContent ?? "").startsWith("offline")
+      );
+    },
+    undefined,
+    30_000,
+  );
 }
 
 module.exports = {
-  DELIVERIES, until, agentShown, peerListed, tabTo, pathUp, pathDown, connectedMessage,
-  chat, received, assertClearFailure, benchmark, sendFile, fileReceived, agentLost,
+  DELIVERIES,
+  until,
+  agentShown,
+  peerListed,
+  tabTo,
+  pathUp,
+  pathDown,
+  connectedMessage,
+  chat,
+  received,
+  assertClearFailure,
+  benchmark,
+  sendFile,
+  fileReceived,
+  agentLost,
 };

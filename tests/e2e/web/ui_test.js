@@ -12,8 +12,19 @@ const UI_DIR = process.env.PEERLINK_UI_DIR; // built by run_node.sh
 
 async function startAgent(name, rdv) {
   const bin = runfile("agent/peerlink-agent");
-  const argv = [bin, "--name", name, "--control", "127.0.0.1:0", "--udp", "127.0.0.1:0",
-    "--state-dir", path.join(TMP, name), "--rendezvous", rdv];
+  const argv = [
+    bin,
+    "--name",
+    name,
+    "--control",
+    "127.0.0.1:0",
+    "--udp",
+    "127.0.0.1:0",
+    "--state-dir",
+    path.join(TMP, name),
+    "--rendezvous",
+    rdv,
+  ];
   if (hasFlag(bin, "--files-dir")) {
     fs.mkdirSync(path.join(TMP, `${name}-files`), { recursive: true });
     argv.push("--files-dir", path.join(TMP, `${name}-files`));
@@ -22,8 +33,15 @@ async function startAgent(name, rdv) {
 }
 
 async function startBridge(name, agent) {
-  const b = await start(`bridge-${name}`, [runfile("control/bridge/peerlink-bridge"),
-    "--agent", agent.fields.control, "--listen", "127.0.0.1:0", "--ui", UI_DIR]);
+  const b = await start(`bridge-${name}`, [
+    runfile("control/bridge/peerlink-bridge"),
+    "--agent",
+    agent.fields.control,
+    "--listen",
+    "127.0.0.1:0",
+    "--ui",
+    UI_DIR,
+  ]);
   assert.ok(b.fields.listen, `the bridge printed its listen= address: ${b.line}`);
   return Object.assign(b, { url: `http://${b.fields.listen}/` });
 }
@@ -32,8 +50,15 @@ test("the browser UI drives two agents through their bridges (loopback)", async 
   assert.ok(UI_DIR && fs.existsSync(path.join(UI_DIR, "app.js")), "the UI bundle is built");
   const ctx = await launch(path.join(TMP, "chromium-profile"));
   try {
-    const rdv = await start("rendezvous", [runfile("control/rendezvous/peerlink-rendezvous"),
-      "--listen", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--udp-alt", "127.0.0.1:0"]);
+    const rdv = await start("rendezvous", [
+      runfile("control/rendezvous/peerlink-rendezvous"),
+      "--listen",
+      "127.0.0.1:0",
+      "--udp",
+      "127.0.0.1:0",
+      "--udp-alt",
+      "127.0.0.1:0",
+    ]);
     const alice = await startAgent("alice", rdv.fields.grpc);
     const bob = await startAgent("bob", rdv.fields.grpc);
     alice.url = (await startBridge("alice", alice)).url;
