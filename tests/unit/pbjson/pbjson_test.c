@@ -105,14 +105,16 @@ static void test_status(void) {
              "\"rendezvousState\":\"RENDEZVOUS_STATE_UNSPECIFIED\",\"rendezvousAddress\":\"\","
              "\"controlAddress\":\"\",\"udpAddress\":\"\",\"publicEndpoint\":null,"
              "\"natBehavior\":\"NAT_BEHAVIOR_UNSPECIFIED\",\"peers\":[],"
-             "\"droppedUnauthenticated\":\"0\",\"certFingerprint\":\"\"}");
+             "\"droppedUnauthenticated\":\"0\",\"certFingerprint\":\"\",\"publicKey\":\"\","
+             "\"tcpPublicEndpoint\":null,\"tcpPort\":0}");
   CHECK_JSON(
       &empty, PL_PBJSON_EMIT_DEFAULTS | PL_PBJSON_PRETTY,
       "{\n  \"id\": \"\",\n  \"name\": \"\",\n  \"version\": \"\",\n  \"uptimeSeconds\": \"0\",\n"
       "  \"rendezvousState\": \"RENDEZVOUS_STATE_UNSPECIFIED\",\n  \"rendezvousAddress\": \"\",\n"
       "  \"controlAddress\": \"\",\n  \"udpAddress\": \"\",\n  \"publicEndpoint\": null,\n"
       "  \"natBehavior\": \"NAT_BEHAVIOR_UNSPECIFIED\",\n  \"peers\": [],\n"
-      "  \"droppedUnauthenticated\": \"0\",\n  \"certFingerprint\": \"\"\n}");
+      "  \"droppedUnauthenticated\": \"0\",\n  \"certFingerprint\": \"\",\n  \"publicKey\": \"\",\n"
+      "  \"tcpPublicEndpoint\": null,\n  \"tcpPort\": 0\n}");
 }
 
 static void test_peers_and_events(void) {
