@@ -80,7 +80,8 @@ class Proc {
   async stop() {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     const code = await deadline(this.exited, 10000, `${this.name} exit`);
-    fs.closeSync(this.log);
+    if (this.log !== null) fs.closeSync(this.log);
+    this.log = null;
     return code;
   }
 }
