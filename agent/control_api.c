@@ -46,7 +46,9 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   Peerlink__V1__PeerPath **ppaths = calloc(n ? n : 1, sizeof *ppaths);
   Peerlink__V1__Endpoint *remotes = calloc(2 * (n ? n : 1), sizeof *remotes);
   char(*ips)[128] = calloc(n ? n : 1, 128);
-  if (!paths || !ppaths || !remotes || !ips) {
+  Peerlink__V1__QuicState *quic = calloc(n ? n : 1, sizeof *quic);
+  char(*quic_detail)[PL_QUIC_DETAIL_MAX] = calloc(n ? n : 1, PL_QUIC_DETAIL_MAX);
+  if (!paths || !ppaths || !remotes || !ips || !quic || !quic_detail) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "agent out of memory");
     goto out;
   }
@@ -54,6 +56,7 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   for (pl_link *l = a->links.head; l; l = l->next, i++) {
     pl_punch_stats st;
     pl_link_describe(l, &paths[i], &remotes[2 * i], &remotes[2 * i + 1], ips[i], 128);
+    pl_agent_quic_describe(a, l, &paths[i], &quic[i], quic_detail[i], PL_QUIC_DETAIL_MAX);
     ppaths[i] = &paths[i];
     pl_punch_stats_get(l->punch, &st);
     resp.dropped_unauthenticated += st.dropped_auth + st.dropped_replay + st.dropped_parse;
@@ -66,6 +69,8 @@ out:
   free(ppaths);
   free(remotes);
   free(ips);
+  free(quic);
+  free(quic_detail);
 }
 
 /* include_current: the registration state, the NAT state, then one "joined" event per known
@@ -302,6 +307,10 @@ static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
   Peerlink__V1__SendResponse resp = PEERLINK__V1__SEND_RESPONSE__INIT;
   if (check_peer_id(call, req->peer_id) != 0)
     return;
+  if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_QUIC_STREAM) {
+    pl_api_send_quic(a, call, req);
+    return;
+  }
   if (req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM &&
       req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_UNSPECIFIED) {
     pl_rpc_call_finish(
@@ -334,6 +343,15 @@ static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
   reply(call, &resp.base);
 }
 
+/* A Send that waited for an acknowledgement (pl_send_wait) ended before it came. */
+static void send_done(pl_rpc_call *call, int cancelled, void *data) {
+  pl_send_wait *w = pl_rpc_call_data(call);
+  (void)cancelled;
+  (void)data;
+  if (w)
+    w->cancel(w);
+}
+
 static void benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   const Peerlink__V1__BenchmarkRequest *req = (const Peerlink__V1__BenchmarkRequest *)msg;
   (void)data;
@@ -364,7 +382,7 @@ static const pl_rpc_method agent_methods[] = {
     METHOD("Connect", PL_RPC_UNARY, connect_request, connect_response, connect_peer, connect_done),
     METHOD("Disconnect", PL_RPC_UNARY, disconnect_request, disconnect_response, disconnect_peer,
            NULL),
-    METHOD("Send", PL_RPC_UNARY, send_request, send_response, send_message, NULL),
+    METHOD("Send", PL_RPC_UNARY, send_request, send_response, send_message, send_done),
     METHOD("Benchmark", PL_RPC_SERVER_STREAMING, benchmark_request, benchmark_response, benchmark,
            NULL),
     METHOD("SendFile", PL_RPC_SERVER_STREAMING, send_file_request, send_file_response, send_file,

@@ -7,6 +7,8 @@ AGENT_GLUE_SRCS = [
     "control_api.c",
     "events.c",
     "link_glue.c",
+    "quic_chat.c",
+    "quic_glue.c",
     "registration_glue.c",
     "stun_glue.c",
 ]
@@ -44,6 +46,8 @@ AGENT_GLUE_DEPS = [
     "//agent:transport",
     "//agent/identity",
     "//agent/punch",
+    "//agent/quic",
+    "//agent/quic:msg",
     "//agent/wire:frame",
     "//bazel/third_party:libuv",
     "//bazel/third_party:protobuf_c",

@@ -84,6 +84,9 @@ struct pl_link {
   uint8_t pairing[PL_FRAME_PAIRING_LEN];
   char peer_id[PL_LINK_PEER_HEX + 1]; /* "" until learned (explicit candidates) */
   char peer_name[65];
+  /* The peer's certificate fingerprint (64 hex) the rendezvous vouched for or Connect gave: the
+   * QUIC tunnel pins it. "" when unknown. */
+  char peer_fingerprint[65];
   pl_punch *punch;
   pl_punch_path path;
   uv_timer_t timer;

@@ -24,10 +24,13 @@ static void on_path(void *arg, pl_link *l, const char *detail) {
   Peerlink__V1__Endpoint remote, local;
   Peerlink__V1__PathChanged pc = PEERLINK__V1__PATH_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  char ip[128];
+  Peerlink__V1__QuicState quic;
+  char ip[128], quic_detail[PL_QUIC_DETAIL_MAX];
+  pl_agent_quic_on_path(a, l);
   if (a->closing)
     return; /* the watchers are being ended too */
   pl_link_describe(l, &path, &remote, &local, ip, sizeof ip);
+  pl_agent_quic_describe(a, l, &path, &quic, quic_detail, sizeof quic_detail);
   pc.path = &path;
   pc.detail = (char *)detail;
   ev.kind_case = PEERLINK__V1__EVENT__KIND_PATH;
@@ -63,10 +66,15 @@ void pl_agent_links_init(pl_agent *a) {
   pl_links_set_local(ls, (const struct sockaddr *)&a->transport.local);
   pl_transport_set_receiver(&a->transport, PL_DEMUX_FRAME, pl_links_recv_udp, NULL, ls);
   pl_connect_waiters_init(&a->waiters, a->loop, ls);
+  /* Without it, QUIC_STREAM sends answer UNAVAILABLE ("QUIC is not available"). */
+  if (pl_agent_quic_init(a) == 0)
+    pl_agent_quic_chat_init(a);
 }
 
 void pl_agent_links_close(pl_agent *a, const char *why) {
   a->closing = 1;
+  pl_agent_quic_close(a, why); /* first: CONNECTION_CLOSEs go out on the links */
+  pl_agent_quic_chat_close(a);
   pl_links_close_all(&a->links, why);
   pl_connect_fail(&a->waiters, NULL, PL_RPC_UNAVAILABLE, why);
 }

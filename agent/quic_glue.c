@@ -286,7 +286,10 @@ static int flush(qlink *ql, uint64_t now) {
   uint8_t *batch = ql->aq->batch;
   struct sockaddr_storage dst;
   int via_tcp = 0, wrap = 0, more = 0;
-  int routed = pl_punch_route(l->punch, &dst, &via_tcp, &wrap) == 0;
+  /* No path (not up yet on this side, or it died and punching looks for another): leave the
+   * packets inside ngtcp2 rather than lose them; the path coming up kicks us again. */
+  if (pl_punch_route(l->punch, &dst, &via_tcp, &wrap) != 0)
+    return 0;
   size_t off = wrap ? PL_FRAME_RELAY_HEADROOM : 0, used = 0, seg = 0, n = 0;
   for (int i = 0; i < FLUSH_MAX_PKTS; i++) {
     uint8_t *slot = batch + used, *frame = slot + off;
@@ -298,10 +301,6 @@ static int flush(qlink *ql, uint64_t now) {
       break;
     more = i == FLUSH_MAX_PKTS - 1;
     dlen = PL_FRAME_EXT_PREFIX + plen;
-    /* No path (it died and punching looks for another): the packet is lost like on a dead
-     * path, and QUIC retransmits once there is one again. */
-    if (!routed)
-      continue;
     if (via_tcp) {
       pl_link_send_ext(l, frame, dlen);
       continue;
@@ -325,7 +324,7 @@ static int flush(qlink *ql, uint64_t now) {
       used = n = 0;
     }
   }
-  if (routed && !via_tcp && send_batch(ql, &dst, batch, used, seg) != 0)
+  if (!via_tcp && send_batch(ql, &dst, batch, used, seg) != 0)
     return 0;
   return more;
 }
