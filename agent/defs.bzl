@@ -2,15 +2,15 @@
 unit tests that compile the same files against a fake control/rpc."""
 
 AGENT_GLUE_SRCS = [
+    "api_send_tcp.c",
     "candidates.c",
     "connect_wait.c",
     "control_api.c",
     "events.c",
     "link_glue.c",
-    "quic_chat.c",
-    "quic_glue.c",
     "registration_glue.c",
     "stun_glue.c",
+    "tcp_glue.c",
 ]
 
 AGENT_GLUE_HDRS = [
@@ -46,8 +46,7 @@ AGENT_GLUE_DEPS = [
     "//agent:transport",
     "//agent/identity",
     "//agent/punch",
-    "//agent/quic",
-    "//agent/quic:msg",
+    "//agent/tcp",
     "//agent/wire:frame",
     "//bazel/third_party:libuv",
     "//bazel/third_party:protobuf_c",

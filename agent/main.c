@@ -19,7 +19,7 @@
 #define SHUTDOWN_GRACE_MS 2000
 
 typedef struct options {
-  char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun;
+  char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun, *tcp_port;
   uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms;
   int verbose;
 } options;
@@ -52,6 +52,7 @@ static void on_stop(void *arg) {
   pl_log(PL_LOG_INFO, "stopping", "grace_ms=%d", SHUTDOWN_GRACE_MS);
   /* First, while the transport and the Register stream still carry each link's CLOSE. */
   pl_agent_links_close(a, "agent stopping");
+  pl_agent_tcp_close(a);
   pl_agent_stun_close(a);
   if (a->reg.target)
     pl_registration_stop(&a->reg, on_registration_stopped, a); /* relayed CLOSEs drain first */
@@ -78,6 +79,23 @@ static int parse_stun_servers(pl_agent *a, const char *list) {
     }
     a->n_stun_servers++;
   }
+  return 0;
+}
+
+/* --tcp-port PORT|off: -1 for off. */
+static int parse_tcp_port(const char *text, int *pport) {
+  char *end;
+  if (strcmp(text, "off") == 0) {
+    *pport = -1;
+    return 0;
+  }
+  long v = strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || v < 0 || v > 65535) {
+    fprintf(stderr, "peerlink-agent: --tcp-port: \"%s\" is not a port (0..65535) or \"off\"\n",
+            text);
+    return 2;
+  }
+  *pport = (int)v;
   return 0;
 }
 
@@ -130,6 +148,16 @@ static int start(app *p, options *o) {
   if ((rv = parse_stun_servers(a, o->stun)) != 0)
     return rv;
   a->stun_from_flags = a->n_stun_servers > 0;
+  int tcp_port;
+  if ((rv = parse_tcp_port(o->tcp_port, &tcp_port)) != 0)
+    return rv;
+  a->tcp.keepalive_us = o->keepalive_ms * 1000;
+  a->tcp.dead_after_us = o->dead_after_ms * 1000;
+  a->tcp.stun_recheck_us = a->stun_recheck_us;
+  if (pl_agent_tcp_open(a, tcp_port) != 0) {
+    fprintf(stderr, "peerlink-agent: --tcp-port %s: cannot bind and listen on TCP\n", o->tcp_port);
+    return 1;
+  }
   if (pl_agent_refresh_candidates(a) != 0) {
     fprintf(stderr, "peerlink-agent: cannot list interface addresses\n");
     return 1;
@@ -147,8 +175,11 @@ static int start(app *p, options *o) {
     return 1;
   }
   pl_agent_stun_start(a);
-  printf("peerlink-agent: id=%s name=%s control=%s udp=%s rendezvous=%s\n", a->ident.id, a->name,
-         a->control_addr, a->udp_addr, o->rendezvous ? o->rendezvous : "none");
+  char tcp[16] = "off";
+  if (a->tcp.open)
+    snprintf(tcp, sizeof tcp, "%d", pl_tcp_node_port(&a->tcp));
+  printf("peerlink-agent: id=%s name=%s control=%s udp=%s tcp_port=%s rendezvous=%s\n", a->ident.id,
+         a->name, a->control_addr, a->udp_addr, tcp, o->rendezvous ? o->rendezvous : "none");
   fflush(stdout);
   return 0;
 }
@@ -180,6 +211,10 @@ int main(int argc, char **argv) {
        0, 0, 0},
       {"stun-recheck", "STUN_RECHECK_INTERVAL_SEC", PL_FLAG_MILLIS, &o.stun_recheck_ms, "60s",
        "how often to re-check the public mapping", 1000, 3600000, 1},
+      {"tcp-port", "PEERLINK_TCP_PORT", PL_FLAG_STRING, &o.tcp_port, "0",
+       "TCP port for hole punching by simultaneous open, on the --udp address (0 picks one; off: "
+       "no TCP)",
+       0, 0, 0},
       {"keepalive", "PING_INTERVAL_SEC", PL_FLAG_MILLIS, &o.keepalive_ms, "2s",
        "keep-alive interval on a selected path (well under NAT timeouts of ~30 s)", 100, 25000, 1},
       {"dead-after", NULL, PL_FLAG_MILLIS, &o.dead_after_ms, "8s",

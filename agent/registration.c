@@ -100,6 +100,7 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
              resp->registered->self ? resp->registered->self->observed_address : "?");
     pl_log(PL_LOG_INFO, "registered", "rendezvous=%s attempts=%llu udp_port=%u", reg->target,
            (unsigned long long)reg->attempts, resp->registered->udp_port);
+    reg->stun_tcp_port = resp->registered->stun_tcp_port;
     if (reg->cb.on_registered)
       reg->cb.on_registered(reg->arg, resp->registered->udp_port, resp->registered->udp_alt_port);
     set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_REGISTERED, detail);

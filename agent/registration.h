@@ -29,7 +29,8 @@ typedef struct pl_registration_callbacks {
   void (*on_change)(void *arg, const Peerlink__V1__RegistryChange *change);
   /* The stream ended: everything learned from it is stale. */
   void (*on_reset)(void *arg);
-  /* Registered: the rendezvous's UDP ports on the host we dialled (0: none). Optional. */
+  /* Registered: the rendezvous's UDP ports on the host we dialled (0: none; its STUN-over-TCP
+   * port is in reg->stun_tcp_port by then). Optional. */
   void (*on_registered)(void *arg, uint32_t udp_port, uint32_t udp_alt_port);
   /* An offer (pairing) arrived. Optional. */
   void (*on_offer)(void *arg, const Peerlink__V1__Offer *offer);
@@ -60,6 +61,7 @@ typedef struct pl_registration {
   Peerlink__V1__RendezvousState state;
   char detail[256];
   int registered;
+  uint32_t stun_tcp_port; /* from the last Registered (0: none) */
   int stopping;
   void (*stopped)(void *arg);
   void *stopped_arg;

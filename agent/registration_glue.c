@@ -64,6 +64,8 @@ static void on_reset(void *arg) {
 
 static void on_registered(void *arg, uint32_t udp_port, uint32_t udp_alt_port) {
   pl_agent *a = arg;
+  a->stun_tcp_port = a->reg.stun_tcp_port;
+  pl_agent_tcp_stun(a);
   if (a->stun_from_flags || udp_port == 0)
     return;
   /* No --stun: the rendezvous's own responder(s) on the host we dialled. */
@@ -87,6 +89,8 @@ static void on_offer(void *arg, const Peerlink__V1__Offer *offer) {
   if (rv != 0)
     pl_log(PL_LOG_WARN, "offer_rejected", "pairing=%s reason=\"%s\"", offer->pairing_id,
            pl_strerror(rv));
+  else
+    pl_agent_tcp_offer(a, offer);
 }
 
 static void on_pair_error(void *arg, const Peerlink__V1__PairError *err) {

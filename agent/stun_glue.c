@@ -32,6 +32,10 @@ int pl_agent_refresh_candidates(pl_agent *a) {
       return PL_ERR_NOMEM;
     }
   }
+  if (pl_agent_tcp_candidates(a, &host, &n) != 0) {
+    pl_candidates_free(host, n);
+    return PL_ERR_NOMEM;
+  }
   if (a->cands)
     pl_candidates_free(a->cands, a->n_cands);
   a->cands = host;
@@ -48,13 +52,15 @@ void pl_agent_publish_nat(pl_agent *a, pl_rpc_call *only) {
   Peerlink__V1__NatChanged nc = PEERLINK__V1__NAT_CHANGED__INIT;
   Peerlink__V1__Endpoint ep = PEERLINK__V1__ENDPOINT__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  char ip[64];
+  Peerlink__V1__Endpoint tcp_ep;
+  char ip[64], tcp_ip[64];
   if (a->has_public) {
     ep.port = (uint32_t)pl_addr_ip_port((const struct sockaddr *)&a->public_ep, ip);
     ep.ip = ip;
     nc.public_endpoint = &ep;
   }
   nc.behavior = a->nat;
+  nc.tcp_public_endpoint = pl_agent_tcp_public(a, &tcp_ep, tcp_ip);
   ev.kind_case = PEERLINK__V1__EVENT__KIND_NAT;
   ev.nat = &nc;
   pl_events_publish(&a->events, &ev, only);
@@ -122,6 +128,7 @@ int pl_agent_stun_start(pl_agent *a) {
   for (size_t i = 0; i < a->n_cands; i++) {
     struct sockaddr_storage host;
     if (a->cands[i]->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST &&
+        a->cands[i]->transport != PEERLINK__V1__TRANSPORT__TRANSPORT_TCP &&
         pl_addr_from_endpoint(&host, a->cands[i]->endpoint) == 0)
       pl_stun_client_add_local(a->stun, (const struct sockaddr *)&host);
   }

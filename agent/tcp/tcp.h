@@ -132,6 +132,7 @@ typedef struct pl_tcp_link_config {
   uint64_t start_us; /* monotonic (pl_clock_now_us) */
   struct sockaddr_storage remote[PL_TCP_PUNCH_MAX_REMOTE];
   size_t n_remote;
+  void *data; /* the link's data from the start (the observer may run inside pl_tcp_link_new) */
 } pl_tcp_link_config;
 
 struct pl_tcp_link {
@@ -153,7 +154,8 @@ struct pl_tcp_link {
   uint64_t created_us, connect_us;       /* connect_us: start to selected; 0 until then */
   int want_writable;
   int closing;
-  int refs; /* the timer and each conn: freed when the last is gone */
+  int refs;   /* the timer and each conn: freed when the last is gone */
+  void *data; /* the owner's */
   pl_tcp_link *next;
 };
 

@@ -131,6 +131,7 @@ int pl_tcp_link_new(pl_tcp_node *n, const pl_tcp_link_config *cfg, pl_tcp_link *
   memset(&keys, 0, sizeof keys);
   t->cfg.controlling = cfg->controlling;
   t->created_us = cfg->start_us;
+  t->data = cfg->data;
   /* One socket family per node: a connect from the port cannot reach the other family. */
   for (size_t i = 0; i < cfg->n_remote && i < PL_TCP_PUNCH_MAX_REMOTE; i++)
     if (cfg->remote[i].ss_family == n->bound.ss_family)

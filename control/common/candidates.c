@@ -23,6 +23,13 @@ int pl_candidates_validate(Peerlink__V1__Candidate *const *cands, size_t n, cons
       snprintf(err, errlen, "%s[%zu].endpoint: missing", field, i);
       return PL_ERR_INVALID;
     }
+    if (cands[i]->transport != PEERLINK__V1__TRANSPORT__TRANSPORT_UNSPECIFIED &&
+        cands[i]->transport != PEERLINK__V1__TRANSPORT__TRANSPORT_UDP &&
+        cands[i]->transport != PEERLINK__V1__TRANSPORT__TRANSPORT_TCP) {
+      snprintf(err, errlen, "%s[%zu].transport: unknown value %d", field, i,
+               (int)cands[i]->transport);
+      return PL_ERR_INVALID;
+    }
     if (inet_pton(AF_INET, ep->ip, buf) != 1 && inet_pton(AF_INET6, ep->ip, buf) != 1) {
       snprintf(err, errlen, "%s[%zu].endpoint.ip: \"%.64s\" is not an IP address", field, i,
                ep->ip);

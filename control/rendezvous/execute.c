@@ -91,6 +91,7 @@ static void run(pl_rdv_service *svc, pl_rdv_action *a) {
     reg.self = a->to->entry->info;
     reg.udp_port = svc->udp_port;
     reg.udp_alt_port = svc->udp_alt_port;
+    reg.stun_tcp_port = svc->stun_tcp_port;
     resp.msg_case = PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED;
     resp.registered = &reg;
     break;

@@ -12,7 +12,9 @@
 #include "control/common/flags.h"
 #include "control/common/log.h"
 #include "control/common/signals.h"
+#include "control/common/addr.h"
 #include "control/rendezvous/service.h"
+#include "control/rendezvous/stun_tcp.h"
 #include "control/rendezvous/udp.h"
 #include "control/rpc/rpc.h"
 #include "peerlink/descriptor_set.h"
@@ -20,7 +22,7 @@
 #define SHUTDOWN_GRACE_MS 2000
 
 typedef struct options {
-  char *listen, *udp, *udp_alt, *http, *token;
+  char *listen, *udp, *udp_alt, *http, *token, *stun_tcp;
   uint64_t max_message, stats_interval;
   int auto_pair, verbose;
 } options;
@@ -30,6 +32,7 @@ typedef struct app {
   pl_rpc_server *server;
   pl_rdv_service rendezvous;
   pl_rdv_udp udp;
+  pl_rdv_stun_tcp stun_tcp;
   pl_signals signals;
   uv_timer_t stats_timer;
   int has_stats_timer;
@@ -72,19 +75,54 @@ static void on_stop(void *arg) {
     uv_close((uv_handle_t *)&a->stats_timer, NULL);
   a->has_stats_timer = 0;
   pl_rdv_udp_close(&a->udp, NULL, NULL);
+  pl_rdv_stun_tcp_close(&a->stun_tcp, NULL, NULL);
   pl_rpc_server_shutdown(a->server, SHUTDOWN_GRACE_MS, on_server_down, a);
 }
 
 static void print_start_line(app *a, const char *listen, int port) {
-  char host[64], udp[80], alt[80];
+  char host[64], udp[80], alt[80], stcp[80];
   int ignored;
   pl_hostport_split(listen, host, &ignored);
   pl_rdv_udp_name(&a->udp, 0, udp, sizeof udp);
   pl_rdv_udp_name(&a->udp, 1, alt, sizeof alt);
-  printf("peerlink-rendezvous: grpc=%s%s%s:%d%s%s%s%s\n", strchr(host, ':') ? "[" : "", host,
+  pl_rdv_stun_tcp_name(&a->stun_tcp, stcp, sizeof stcp);
+  printf("peerlink-rendezvous: grpc=%s%s%s:%d%s%s%s%s%s%s\n", strchr(host, ':') ? "[" : "", host,
          strchr(host, ':') ? "]" : "", port, udp[0] ? " udp=" : "", udp, alt[0] ? " udp_alt=" : "",
-         alt);
+         alt, stcp[0] ? " stun_tcp=" : "", stcp);
   fflush(stdout);
+}
+
+/* --stun-tcp: HOST:PORT, "off", or unset: the --udp socket's address and port on TCP (as
+ * coturn serves STUN on 3478 over both), or another port of that host when that one is taken
+ * on TCP. Writes a message naming the flag into err. Returns 0, PL_ERR_INVALID, PL_ERR_IO. */
+static int start_stun_tcp(app *a, const char *flag, char *err, size_t errlen) {
+  char text[80], host[64];
+  int port, dflt = flag == NULL;
+  struct sockaddr_storage ss;
+  if (flag && strcmp(flag, "off") == 0)
+    return 0;
+  if (dflt) {
+    pl_rdv_udp_name(&a->udp, 0, text, sizeof text);
+    if (text[0] == '\0')
+      return 0; /* no --udp: no STUN at all */
+  } else {
+    snprintf(text, sizeof text, "%s", flag);
+  }
+  if (pl_hostport_split(text, host, &port) != 0 || pl_addr_parse(&ss, host, port) != 0) {
+    snprintf(err, errlen, "--stun-tcp: \"%s\" is not IP:PORT or off", text);
+    return PL_ERR_INVALID;
+  }
+  int rv = pl_rdv_stun_tcp_start(&a->stun_tcp, a->loop, (const struct sockaddr *)&ss);
+  if (rv == PL_ERR_IO && dflt && pl_addr_parse(&ss, host, 0) == 0) {
+    pl_log(PL_LOG_WARN, "stun_tcp_port_taken", "port=%d", port);
+    rv = pl_rdv_stun_tcp_start(&a->stun_tcp, a->loop, (const struct sockaddr *)&ss);
+  }
+  if (rv != 0) {
+    snprintf(err, errlen, "--stun-tcp %s: cannot listen on TCP", text);
+    return rv;
+  }
+  a->rendezvous.stun_tcp_port = pl_rdv_stun_tcp_port(&a->stun_tcp);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -98,6 +136,10 @@ int main(int argc, char **argv) {
       {"udp-alt", "PEERLINK_RENDEZVOUS_UDP_ALT", PL_FLAG_HOSTPORT, &o.udp_alt, NULL,
        "second UDP address answering STUN only, for agents' NAT mapping test (off when unset)", 0,
        0, 0},
+      {"stun-tcp", "PEERLINK_RENDEZVOUS_STUN_TCP", PL_FLAG_STRING, &o.stun_tcp, NULL,
+       "TCP address answering STUN over TCP, for agents' TCP hole punching (\"off\": none; "
+       "default: the --udp address and port, on TCP)",
+       0, 0, 0},
       {"auto-pair", "PEERLINK_AUTO_PAIR", PL_FLAG_BOOL, &o.auto_pair, NULL,
        "pair free agents as soon as two have registered their public UDP endpoints, oldest first",
        0, 0, 0},
@@ -151,6 +193,11 @@ int main(int argc, char **argv) {
   /* UDP first: Registered and Offer announce its ports, so they must be known before the first
    * agent can register. */
   rv = pl_rdv_udp_start(&a.udp, a.loop, &a.rendezvous, o.udp, o.udp_alt, err, sizeof err);
+  if (rv != 0) {
+    fprintf(stderr, "peerlink-rendezvous: %s\n", err);
+    return rv == PL_ERR_INVALID ? 2 : 1;
+  }
+  rv = start_stun_tcp(&a, o.stun_tcp, err, sizeof err);
   if (rv != 0) {
     fprintf(stderr, "peerlink-rendezvous: %s\n", err);
     return rv == PL_ERR_INVALID ? 2 : 1;

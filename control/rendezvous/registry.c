@@ -181,9 +181,12 @@ int pl_rdv_registry_pair(pl_rdv_registry *r, pl_rdv_agent *a, const char *peer_i
 }
 
 static int has_server_reflexive(const Peerlink__V1__AgentInfo *info) {
-  for (size_t i = 0; i < info->n_candidates; i++)
-    if (info->candidates[i]->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE)
+  for (size_t i = 0; i < info->n_candidates; i++) {
+    const Peerlink__V1__Candidate *c = info->candidates[i];
+    if (c->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE &&
+        c->transport != PEERLINK__V1__TRANSPORT__TRANSPORT_TCP)
       return 1;
+  }
   return 0;
 }
 

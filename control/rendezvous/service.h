@@ -21,6 +21,8 @@ typedef struct pl_rdv_service {
   pl_rpc_service service;
   uint32_t udp_port;     /* bound relay/STUN port announced in Registered and Offer; 0: none */
   uint32_t udp_alt_port; /* bound STUN-only port; 0: none */
+  /* bound STUN-over-TCP port announced in Registered; 0: none */
+  uint32_t stun_tcp_port;
   /* Sends on the relay socket. Returns 0 or a negative PL_ERR_*. NULL without UDP. */
   int (*udp_send)(void *arg, const struct sockaddr *to, const uint8_t *data, size_t len);
   void *udp_arg;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/wire/stun.h"
 #include "control/common/addr.h"
@@ -155,21 +156,38 @@ static void on_connection(uv_stream_t *server, int status) {
 }
 
 int pl_rdv_stun_tcp_start(pl_rdv_stun_tcp *s, uv_loop_t *loop, const struct sockaddr *addr) {
+  int one = 1;
   memset(s, 0, sizeof *s);
   s->loop = loop;
   if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)
     return PL_ERR_INVALID;
+  /* The socket is bound and listening before libuv sees it: a failure leaves nothing to close,
+   * so the caller may try another address with the same struct at once. */
+  int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  socklen_t alen =
+      addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (fd < 0)
+    return PL_ERR_IO;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, addr, alen) != 0 || listen(fd, BACKLOG) != 0) {
+    close(fd);
+    return PL_ERR_IO;
+  }
   uv_tcp_init(loop, &s->listener);
   s->listener.data = s;
   s->handles = 1;
+  s->open = 1;
   int len = sizeof s->bound;
-  if (uv_tcp_bind(&s->listener, addr, 0) != 0 ||
-      uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection) != 0 ||
-      uv_tcp_getsockname(&s->listener, (struct sockaddr *)&s->bound, &len) != 0) {
-    uv_close((uv_handle_t *)&s->listener, handle_closed);
+  if (uv_tcp_open(&s->listener, fd) != 0) {
+    close(fd);
+    pl_rdv_stun_tcp_close(s, NULL, NULL);
     return PL_ERR_IO;
   }
-  s->open = 1;
+  if (uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection) != 0 ||
+      uv_tcp_getsockname(&s->listener, (struct sockaddr *)&s->bound, &len) != 0) {
+    pl_rdv_stun_tcp_close(s, NULL, NULL);
+    return PL_ERR_IO;
+  }
   return 0;
 }
 

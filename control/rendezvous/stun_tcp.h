@@ -32,7 +32,7 @@ typedef struct pl_rdv_stun_tcp {
 } pl_rdv_stun_tcp;
 
 /* Listens on `addr` (port 0 picks one). Returns 0, PL_ERR_INVALID (family), PL_ERR_IO (cannot
- * bind or listen: run the loop to finish closing). */
+ * bind or listen: nothing is left open, the struct may be started again at once). */
 int pl_rdv_stun_tcp_start(pl_rdv_stun_tcp *s, uv_loop_t *loop, const struct sockaddr *addr);
 /* The bound port; 0 when not listening. */
 uint32_t pl_rdv_stun_tcp_port(const pl_rdv_stun_tcp *s);

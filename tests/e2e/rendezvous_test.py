@@ -92,6 +92,33 @@ def parse_bind_ack(rkey, dgram):
 MAGIC = 0x2112A442
 
 
+def binding_request(txid):
+    return struct.pack(">HHI", 0x0001, 0, MAGIC) + txid
+
+
+def binding_mapped(resp, txid):
+    """Checks a Binding success response to txid; returns its XOR-MAPPED-ADDRESS."""
+    mtype, length, magic = struct.unpack_from(">HHI", resp)
+    assert (mtype, magic, resp[8:20]) == (0x0101, MAGIC, txid), (hex(mtype), hex(magic))
+    assert length == len(resp) - 20
+    mapped, pos, fingerprint = None, 20, False
+    while pos < len(resp):
+        atype, alen = struct.unpack_from(">HH", resp, pos)
+        value = resp[pos + 4:pos + 4 + alen]
+        if atype == 0x0020:  # XOR-MAPPED-ADDRESS
+            family, xport = struct.unpack_from(">xBH", value)
+            assert family == 1
+            ip = struct.unpack(">I", value[4:8])[0] ^ MAGIC
+            mapped = (socket.inet_ntoa(struct.pack(">I", ip)), xport ^ (MAGIC >> 16))
+        elif atype == 0x8028:  # FINGERPRINT: CRC-32 of what precedes, XOR 0x5354554e
+            crc = zlib.crc32(resp[:pos]) ^ 0x5354554E
+            assert struct.unpack(">I", value)[0] == crc
+            fingerprint = True
+        pos += 4 + ((alen + 3) & ~3)
+    assert fingerprint, "no FINGERPRINT"
+    return mapped
+
+
 def stun_binding(addr, deadline=DEADLINE):
     """Sends a Binding request from a fresh socket; returns (our address, XOR-MAPPED-ADDRESS)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -99,30 +126,30 @@ def stun_binding(addr, deadline=DEADLINE):
     s.settimeout(deadline)
     txid = os.urandom(12)
     try:
-        s.sendto(struct.pack(">HHI", 0x0001, 0, MAGIC) + txid, addr)
+        s.sendto(binding_request(txid), addr)
         resp, src = s.recvfrom(2048)
         assert src == addr, src
-        mtype, length, magic = struct.unpack_from(">HHI", resp)
-        assert (mtype, magic, resp[8:20]) == (0x0101, MAGIC, txid), (hex(mtype), hex(magic))
-        assert length == len(resp) - 20
-        mapped, pos, fingerprint = None, 20, False
-        while pos < len(resp):
-            atype, alen = struct.unpack_from(">HH", resp, pos)
-            value = resp[pos + 4:pos + 4 + alen]
-            if atype == 0x0020:  # XOR-MAPPED-ADDRESS
-                family, xport = struct.unpack_from(">xBH", value)
-                assert family == 1
-                ip = struct.unpack(">I", value[4:8])[0] ^ MAGIC
-                mapped = (socket.inet_ntoa(struct.pack(">I", ip)), xport ^ (MAGIC >> 16))
-            elif atype == 0x8028:  # FINGERPRINT: CRC-32 of what precedes, XOR 0x5354554e
-                crc = zlib.crc32(resp[:pos]) ^ 0x5354554E
-                assert struct.unpack(">I", value)[0] == crc
-                fingerprint = True
-            pos += 4 + ((alen + 3) & ~3)
-        assert fingerprint, "no FINGERPRINT"
-        return s.getsockname(), mapped
+        return s.getsockname(), binding_mapped(resp, txid)
     finally:
         s.close()
+
+
+def recv_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        assert chunk, "the connection ended after %d of %d bytes" % (len(data), n)
+        data += chunk
+    return data
+
+
+def stun_over_tcp(sock):
+    """One Binding transaction on a TCP connection (RFC 8489 6.2.2: messages back to back,
+    sized by their headers); returns the XOR-MAPPED-ADDRESS."""
+    txid = os.urandom(12)
+    sock.sendall(binding_request(txid))
+    head = recv_exactly(sock, 20)
+    return binding_mapped(head + recv_exactly(sock, struct.unpack_from(">H", head, 2)[0]), txid)
 
 
 # ---- an agent played by Python -------------------------------------------------------------
@@ -275,8 +302,11 @@ class RendezvousCase(unittest.TestCase):
 class Registration(RendezvousCase):
     def test_start_line_names_every_socket(self):
         self.assertRegex(self.rdv.line, r"^peerlink-rendezvous: grpc=127\.0\.0\.1:\d+ "
-                                        r"udp=127\.0\.0\.1:\d+ udp_alt=127\.0\.0\.1:\d+$")
+                                        r"udp=127\.0\.0\.1:\d+ udp_alt=127\.0\.0\.1:\d+ "
+                                        r"stun_tcp=127\.0\.0\.1:\d+$")
         self.assertNotEqual(self.udp, self.udp_alt)
+        # STUN over TCP listens on the --udp address and port by default, as coturn does.
+        self.assertEqual(self.rdv.fields["stun_tcp"], self.rdv.fields["udp"])
 
     def test_challenge_then_signed_hello_registers(self):
         a = self.agent("alpha")
@@ -288,6 +318,7 @@ class Registration(RendezvousCase):
         self.assertEqual(reg.self.id, a.ident.id)
         self.assertEqual(reg.udp_port, self.udp[1])
         self.assertEqual(reg.udp_alt_port, self.udp_alt[1])
+        self.assertEqual(reg.stun_tcp_port, self.udp[1])
         # Another stream gets another nonce.
         b = self.agent("beta")
         b.send(hello=b.hello())
@@ -445,6 +476,20 @@ class Stun(RendezvousCase):
         for addr in (self.udp, self.udp_alt):
             local, mapped = stun_binding(addr)
             self.assertEqual(mapped, local)
+
+    def test_stun_over_tcp_on_the_udp_port(self):
+        # Several requests on one connection (agents keep theirs open: a NAT keeps a mapping while
+        # a connection uses it), each answered with the connection's source address.
+        with socket.create_connection(self.udp, timeout=DEADLINE) as s:
+            for _ in range(3):
+                self.assertEqual(stun_over_tcp(s), s.getsockname())
+        # Anything but a Binding request ends the connection.
+        with socket.create_connection(self.udp, timeout=DEADLINE) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                self.assertEqual(s.recv(100), b"")
+            except ConnectionResetError:
+                pass  # reset rather than closed: either way, no answer
 
     def test_garbage_is_dropped_and_counted(self):
         s = udp_socket()
