@@ -71,19 +71,17 @@ int pl_bridge_timeout_parse(const char *value, uint64_t *pms) {
       return PL_ERR_PARSE;
     v = v * 10 + (uint64_t)(value[i] - '0');
   }
-  /* Units in nanoseconds per step; at most 8 digits, so hours cannot overflow 64 bits. */
-  uint64_t ns;
+  /* In milliseconds per unit, or per 1000/1000000 for the smaller ones (rounded up): with at
+   * most 8 digits nothing overflows. */
   switch (value[n - 1]) {
-  case 'H': ns = 3600ull * 1000000000ull; break;
-  case 'M': ns = 60ull * 1000000000ull; break;
-  case 'S': ns = 1000000000ull; break;
-  case 'm': ns = 1000000ull; break;
-  case 'u': ns = 1000ull; break;
-  case 'n': ns = 1ull; break;
+  case 'H': *pms = v * 3600000ull; break;
+  case 'M': *pms = v * 60000ull; break;
+  case 'S': *pms = v * 1000ull; break;
+  case 'm': *pms = v; break;
+  case 'u': *pms = (v + 999ull) / 1000ull; break;
+  case 'n': *pms = (v + 999999ull) / 1000000ull; break;
   default: return PL_ERR_PARSE;
   }
-  uint64_t total_ns = v * ns;
-  *pms = (total_ns + 999999ull) / 1000000ull;
   /* 0 means "no deadline" to control/rpc; a zero timeout is an immediate deadline. */
   if (*pms == 0)
     *pms = 1;
