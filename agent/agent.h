@@ -57,6 +57,9 @@ typedef struct pl_agent {
   pl_tcp_node tcp;
   uint32_t stun_tcp_port; /* the rendezvous's STUN-over-TCP port (Registered); 0: none */
 
+  struct pl_agent_bench *bench; /* benchmarks running here, both roles (bench_glue.c) */
+  uint32_t bench_chunk;         /* --bench-chunk-size: the default datagram or chunk size */
+
   pl_links links;             /* one per peer (link_glue.c wires them in) */
   pl_connect_waiters waiters; /* Connect calls waiting for a path */
   uint64_t datagrams_sent;
@@ -76,6 +79,17 @@ typedef struct pl_send_wait {
 
 /* Fills the Agent service table (control_api.c). */
 void pl_agent_service_init(pl_agent *a);
+
+/* bench_glue.c: benchmarks with peers (the peer's side needs no RPC: it answers BENCH_CTRL on
+ * the link). init registers the benchmark frames with the links (after pl_agent_links_init's
+ * table is ready); close stops every run, telling each peer. init returns 0 or PL_ERR_NOMEM. */
+int pl_agent_bench_init(pl_agent *a);
+void pl_agent_bench_close(pl_agent *a);
+/* Benchmark frames for no run here, or that did not open. */
+uint64_t pl_agent_bench_dropped(const pl_agent *a);
+/* api_bench.c: the Benchmark method. */
+void pl_api_benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data);
+void pl_api_benchmark_done(pl_rpc_call *call, int cancelled, void *data);
 
 /* link_glue.c: the links' datagrams go to the transport (UDP) or the Register stream (relay
  * over TCP); their path changes and data become events and Connect answers. Call after the

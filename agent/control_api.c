@@ -350,14 +350,6 @@ static void send_done(pl_rpc_call *call, int cancelled, void *data) {
     w->cancel(w);
 }
 
-static void benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
-  const Peerlink__V1__BenchmarkRequest *req = (const Peerlink__V1__BenchmarkRequest *)msg;
-  (void)data;
-  if (check_peer_id(call, req->peer_id) == 0)
-    pl_rpc_call_finish(call, PL_RPC_UNIMPLEMENTED,
-                       "Benchmark is not built yet: it needs a path to the peer first");
-}
-
 static void send_file(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   const Peerlink__V1__SendFileRequest *req = (const Peerlink__V1__SendFileRequest *)msg;
   (void)data;
@@ -381,8 +373,8 @@ static const pl_rpc_method agent_methods[] = {
     METHOD("Disconnect", PL_RPC_UNARY, disconnect_request, disconnect_response, disconnect_peer,
            NULL),
     METHOD("Send", PL_RPC_UNARY, send_request, send_response, send_message, send_done),
-    METHOD("Benchmark", PL_RPC_SERVER_STREAMING, benchmark_request, benchmark_response, benchmark,
-           NULL),
+    METHOD("Benchmark", PL_RPC_SERVER_STREAMING, benchmark_request, benchmark_response,
+           pl_api_benchmark, pl_api_benchmark_done),
     METHOD("SendFile", PL_RPC_SERVER_STREAMING, send_file_request, send_file_response, send_file,
            NULL),
 };

@@ -2,6 +2,9 @@
 unit tests that compile the same files against a fake control/rpc."""
 
 AGENT_GLUE_SRCS = [
+    "api_bench.c",
+    "bench_glue.c",
+    "bench_udp.c",
     "api_send_tcp.c",
     "candidates.c",
     "connect_wait.c",
@@ -15,6 +18,7 @@ AGENT_GLUE_SRCS = [
 
 AGENT_GLUE_HDRS = [
     "agent.h",
+    "bench_glue.h",
     "candidates.h",
     "connect_wait.h",
     "events.h",
@@ -40,6 +44,7 @@ REGISTRATION_DEPS = [
 
 # What the glue needs besides the registration and //control/rpc, which the tests replace.
 AGENT_GLUE_DEPS = [
+    "//agent/bench",
     "//agent:backoff",
     "//agent:link",
     "//agent:stun_client",

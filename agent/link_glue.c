@@ -69,14 +69,17 @@ void pl_agent_links_init(pl_agent *a) {
   pl_links_set_local(ls, (const struct sockaddr *)&a->transport.local);
   pl_transport_set_receiver(&a->transport, PL_DEMUX_FRAME, pl_links_recv_udp, NULL, ls);
   pl_connect_waiters_init(&a->waiters, a->loop, ls);
+  (void)pl_agent_bench_init(a); /* without it, Benchmark answers RESOURCE_EXHAUSTED */
 }
 
 void pl_agent_links_close(pl_agent *a, const char *why) {
   a->closing = 1;
+  pl_agent_bench_close(a); /* first: its ABORTs go out on the links */
   pl_links_close_all(&a->links, why);
   pl_connect_fail(&a->waiters, NULL, PL_RPC_UNAVAILABLE, why);
 }
 
 uint64_t pl_agent_dropped(const pl_agent *a) {
-  return a->transport.stats.unclaimed + a->links.dropped + a->stun_dropped;
+  return a->transport.stats.unclaimed + a->links.dropped + a->stun_dropped +
+         pl_agent_bench_dropped(a);
 }

@@ -20,7 +20,7 @@
 
 typedef struct options {
   char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun, *tcp_port;
-  uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms;
+  uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms, bench_chunk;
   int verbose;
 } options;
 
@@ -165,6 +165,7 @@ static int start(app *p, options *o) {
   a->links.keepalive_us = o->keepalive_ms * 1000;
   a->links.dead_after_us = o->dead_after_ms * 1000;
   a->links.relay_after_us = o->relay_after_ms * 1000;
+  a->bench_chunk = (uint32_t)o->bench_chunk;
   pl_agent_links_init(a);
   pl_agent_stun_init(a);
 
@@ -223,6 +224,10 @@ int main(int argc, char **argv) {
        "fall back to the relay when no direct path works within this time", 100, 60000, 0},
       {"max-message", NULL, PL_FLAG_UINT, &o.max_message, "4194304",
        "largest gRPC request message in bytes", 1024, 64u << 20, 0},
+      {"bench-chunk-size", "BENCHMARK_CHUNK_SIZE", PL_FLAG_UINT, &o.bench_chunk, "1200",
+       "Benchmark's default datagram (UDP: the whole frame, capped by the path) or chunk size "
+       "in bytes, when the request gives none",
+       50, 1u << 20, 0},
       {"verbose", NULL, PL_FLAG_BOOL, &o.verbose, NULL, "log debug lines", 0, 0, 0},
   };
   char err[256];

@@ -112,8 +112,8 @@ void pl_bench__finish_sending(pl_bench *b, uint64_t now) {
  * refill, holding at most a short burst (so a sender held up by a full socket does not then
  * exceed the rate to catch up). */
 static uint64_t burst(const pl_bench *b) {
-  uint64_t two_ms = b->p.rate_bps / 8 * PL_BENCH_BURST_US / 1000000;
-  return two_ms > (uint64_t)b->p.chunk ? two_ms : b->p.chunk;
+  uint64_t span = b->p.rate_bps / 8 * PL_BENCH_BURST_US / 1000000;
+  return span > 2 * (uint64_t)b->p.chunk ? span : 2 * (uint64_t)b->p.chunk;
 }
 
 static uint64_t tokens(const pl_bench *b, uint64_t now) {

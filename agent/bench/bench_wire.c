@@ -11,14 +11,9 @@
 
 #define VERSION 1
 #define COUNTS_LEN 56
-#define START_LEN 28
+#define START_LEN 30
 
 static const char salt_label[] = "peerlink bench v1";
-
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
 
 static void put32(uint8_t *p, uint32_t v) {
   for (int i = 3; i >= 0; i--, v >>= 8)
@@ -155,11 +150,11 @@ static int body_encode(const pl_bench_msg *m, uint8_t *p) {
   case PL_BENCH_START:
     p[0] = m->params.transport;
     p[1] = m->params.reverse ? 1 : 0;
-    put16(p + 2, m->params.chunk);
-    put64(p + 4, m->params.rate_bps);
-    put32(p + 12, m->params.duration_ms);
-    put64(p + 16, m->params.bytes);
-    put32(p + 24, m->params.interval_ms);
+    put32(p + 2, m->params.chunk);
+    put64(p + 6, m->params.rate_bps);
+    put32(p + 14, m->params.duration_ms);
+    put64(p + 18, m->params.bytes);
+    put32(p + 26, m->params.interval_ms);
     return START_LEN;
   case PL_BENCH_START_ACK:
   case PL_BENCH_ABORT: {
@@ -194,11 +189,11 @@ static int body_decode(pl_bench_msg *m, const uint8_t *p, size_t len) {
       return PL_ERR_PARSE;
     m->params.transport = p[0];
     m->params.reverse = p[1];
-    m->params.chunk = (uint16_t)get(p + 2, 2);
-    m->params.rate_bps = get(p + 4, 8);
-    m->params.duration_ms = (uint32_t)get(p + 12, 4);
-    m->params.bytes = get(p + 16, 8);
-    m->params.interval_ms = (uint32_t)get(p + 24, 4);
+    m->params.chunk = (uint32_t)get(p + 2, 4);
+    m->params.rate_bps = get(p + 6, 8);
+    m->params.duration_ms = (uint32_t)get(p + 14, 4);
+    m->params.bytes = get(p + 18, 8);
+    m->params.interval_ms = (uint32_t)get(p + 26, 4);
     return 0;
   case PL_BENCH_START_ACK:
     if (len < 2)

@@ -53,7 +53,7 @@ typedef enum {
 typedef struct pl_bench_params {
   uint8_t transport; /* pl_bench_xport */
   uint8_t reverse;   /* the responder sends */
-  uint16_t chunk;    /* datagram (UDP: the whole frame) or chunk size in bytes */
+  uint32_t chunk;    /* datagram (UDP: the whole frame) or chunk size in bytes */
   uint64_t rate_bps; /* 0: as fast as the path takes */
   uint32_t duration_ms;
   uint64_t bytes; /* 0: duration only */

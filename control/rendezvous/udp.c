@@ -1,7 +1,9 @@
 /* libuv glue for the rendezvous's UDP sockets. The decisions live in stun.c (agent/wire) and
  * relay.c; this file only reads, demultiplexes and sends. */
+#define _GNU_SOURCE /* sendmmsg */
 #include "control/rendezvous/udp.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +14,11 @@
 #include "control/common/flags.h"
 #include "control/common/log.h"
 
-/* libuv hands recvmmsg one 64 KiB slot per datagram; 8 slots per system call. libuv itself
- * stops after 32 reads per wake-up, which keeps the gRPC side from starving. */
+/* libuv hands recvmmsg one 64 KiB slot per datagram; PL_RDV_UDP_SLOTS slots per system call.
+ * libuv itself stops after 32 reads per wake-up, which keeps the gRPC side from starving. */
 #define MMSG_SLOT (64 * 1024)
-#define MMSG_SLOTS 8
 #define DGRAM_MAX 2048
-#define SOCKET_BUFFER (1 << 20)
+#define SOCKET_BUFFER (4 << 20)
 
 static void count_drop(pl_rdv_service *rv, pl_rdv_relay_drop reason) {
   pl_rdv_relay_out out;
@@ -31,9 +32,64 @@ static int try_send(uv_udp_t *h, const struct sockaddr *to, const uint8_t *data,
   return uv_udp_try_send(h, &b, 1, to) == (int)len ? 0 : PL_ERR_IO;
 }
 
+static size_t addr_len(const struct sockaddr *sa) {
+  return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+/* The batch's forwarded datagrams, in one sendmmsg (retried past a refused one). What the
+ * socket refuses was counted as forwarded when it was queued: it becomes a send drop. */
+static void flush_batch(pl_rdv_udp *u) {
+  struct mmsghdr msgs[PL_RDV_UDP_SLOTS];
+  struct iovec iov[PL_RDV_UDP_SLOTS];
+  size_t n = u->n_out, done = 0;
+  u->n_out = 0;
+  if (n == 0 || !u->has_sock)
+    return;
+  memset(msgs, 0, sizeof msgs);
+  for (size_t i = 0; i < n; i++) {
+    iov[i].iov_base = (void *)u->out[i].data;
+    iov[i].iov_len = u->out[i].len;
+    msgs[i].msg_hdr.msg_name = &u->out[i].to;
+    msgs[i].msg_hdr.msg_namelen = (socklen_t)addr_len((struct sockaddr *)&u->out[i].to);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  int fd = -1;
+  uv_fileno((uv_handle_t *)&u->sock, &fd);
+  while (done < n) {
+    int sent = sendmmsg(fd, msgs + done, (unsigned)(n - done), MSG_DONTWAIT);
+    u->batches++;
+    if (sent <= 0) {
+      if (sent < 0 && errno == EINTR)
+        continue;
+      /* This one is refused (full buffer, unreachable): drop it, go on with the rest. */
+      u->rv->stats.forwarded_udp--;
+      count_drop(u->rv, PL_RDV_RELAY_DROP_SEND);
+      done++;
+      continue;
+    }
+    u->batched += (uint64_t)sent;
+    done += (size_t)sent;
+  }
+}
+
 static int relay_send(void *arg, const struct sockaddr *to, const uint8_t *data, size_t len) {
   pl_rdv_udp *u = arg;
-  return u->has_sock ? try_send(&u->sock, to, data, len) : PL_ERR_CLOSED;
+  if (!u->has_sock)
+    return PL_ERR_CLOSED;
+  /* Inside a batch, a datagram that lives in the receive buffer waits for the batch's end;
+   * anything else (a reply in u->reply, a datagram from a stream) goes now. */
+  if (u->in_batch && data >= u->rbuf && data + len <= u->rbuf + u->rbuflen) {
+    if (u->n_out == PL_RDV_UDP_SLOTS)
+      flush_batch(u);
+    pl_rdv_udp_out *o = &u->out[u->n_out++];
+    memset(&o->to, 0, sizeof o->to);
+    memcpy(&o->to, to, addr_len(to));
+    o->data = data;
+    o->len = len;
+    return 0;
+  }
+  return try_send(&u->sock, to, data, len);
 }
 
 static void answer_stun(pl_rdv_udp *u, uv_udp_t *h, const struct sockaddr *from,
@@ -74,7 +130,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                     unsigned flags) {
   pl_rdv_udp *u = h->data;
-  /* nread 0 without an address: nothing more to read, or the end of a recvmmsg batch. */
+  /* The end of a recvmmsg batch: its buffer is about to be reused. */
+  if (flags & UV_UDP_MMSG_FREE) {
+    flush_batch(u);
+    u->in_batch = 0;
+    return;
+  }
+  if (flags & UV_UDP_MMSG_CHUNK)
+    u->in_batch = h == &u->sock;
+  /* nread 0 without an address: nothing more to read. */
   if (nread <= 0 || from == NULL) {
     if (nread < 0)
       pl_log(PL_LOG_DEBUG, "udp_recv_error", "error=\"%s\"", uv_strerror((int)nread));
@@ -139,7 +203,7 @@ int pl_rdv_udp_start(pl_rdv_udp *u, uv_loop_t *loop, pl_rdv_service *rv, const c
   memset(u, 0, sizeof *u);
   u->rv = rv;
   if (hostport) {
-    u->rbuflen = MMSG_SLOT * MMSG_SLOTS;
+    u->rbuflen = MMSG_SLOT * PL_RDV_UDP_SLOTS;
     u->rbuf = malloc(u->rbuflen);
     if (u->rbuf == NULL)
       return PL_ERR_NOMEM;

@@ -4,13 +4,26 @@
 /* The rendezvous's UDP sockets (libuv glue): the relay socket (--udp) answers STUN and carries
  * the relay; the alternate socket (--udp-alt) answers STUN only, so agents can see whether
  * their NAT mapping changes with the destination. Datagrams are demultiplexed by first byte
- * (agent/wire/frame.h); anything else is dropped and counted in rv->stats. */
+ * (agent/wire/frame.h); anything else is dropped and counted in rv->stats.
+ *
+ * The relay socket reads with recvmmsg (libuv's UV_UDP_RECVMMSG) and forwards what one batch
+ * brought with one sendmmsg at the batch's end, pointing into the receive buffer: no copy and
+ * no allocation per datagram. */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "control/rendezvous/service.h"
+
+/* A forwarded datagram waiting for the end of its recvmmsg batch (it points into rbuf). */
+typedef struct pl_rdv_udp_out {
+  struct sockaddr_storage to;
+  const uint8_t *data;
+  size_t len;
+} pl_rdv_udp_out;
+
+#define PL_RDV_UDP_SLOTS 16 /* recvmmsg slots of 64 KiB (libuv's size) */
 
 typedef struct pl_rdv_udp {
   uv_udp_t sock, alt;
@@ -21,6 +34,11 @@ typedef struct pl_rdv_udp {
   size_t rbuflen;
   uint8_t *abuf; /* the STUN-only socket's: one datagram */
   uint8_t reply[1500];
+  /* Forwarding in batches: what one recvmmsg brought goes out in one sendmmsg. */
+  int in_batch;
+  pl_rdv_udp_out out[PL_RDV_UDP_SLOTS];
+  size_t n_out;
+  uint64_t batches, batched; /* sendmmsg calls, datagrams they carried */
   void (*closed)(void *arg);
   void *closed_arg;
 } pl_rdv_udp;
