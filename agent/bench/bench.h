@@ -33,7 +33,7 @@
 #define PL_BENCH_ABORT_TRIES 3      /* ABORT is sent this many times, 200 ms apart */
 #define PL_BENCH_SILENCE_US 5000000 /* at least; 4 intervals when longer */
 #define PL_BENCH_LINGER_US 3000000  /* a finished side answers repeats this long */
-#define PL_BENCH_BURST_US 2000      /* a rate-limited sender may catch up this much at once */
+#define PL_BENCH_BURST_US 10000     /* a rate-limited sender may catch up this much at once */
 #define PL_BENCH_WINDOW 1024        /* datagrams: reordering beyond this counts as lost */
 
 typedef enum {
