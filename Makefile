@@ -15,7 +15,8 @@ CONFIG := $(if $(filter 1,$(SANITIZE)),--config=asan,)
 # make test: both the plain and the ASan+UBSan build; SANITIZE=1 or SANITIZE=0 picks one.
 TEST_CONFIGS := $(if $(filter 1,$(SANITIZE)),asan,$(if $(filter 0,$(SANITIZE)),plain,plain asan))
 FUZZ_SECONDS ?= 30
-PROGRAMS := control/rendezvous:peerlink-rendezvous agent:peerlink-agent clients/cli:peerlinkctl
+PROGRAMS := control/rendezvous:peerlink-rendezvous agent:peerlink-agent control/bridge:peerlink-bridge \
+            clients/cli:peerlinkctl
 
 .PHONY: setup build test demo fuzz bench lab format lint clean fresh-check
 
