@@ -13,6 +13,7 @@
 #include "agent/events.h"
 #include "agent/identity/identity.h"
 #include "agent/link.h"
+#include "agent/quic/quic.h"
 #include "agent/registration.h"
 #include "agent/stun_client.h"
 #include "agent/tcp/tcp.h"
@@ -61,6 +62,8 @@ typedef struct pl_agent {
   uint32_t bench_chunk;         /* --bench-chunk-size: the default datagram or chunk size */
 
   pl_links links;             /* one per peer (link_glue.c wires them in) */
+  struct pl_agent_quic *quic; /* the QUIC tunnels, one per link (quic_glue.c); NULL: none */
+  struct pl_quic_chat *quic_chat; /* Send over QUIC_STREAM (quic_chat.c) */
   pl_connect_waiters waiters; /* Connect calls waiting for a path */
   uint64_t datagrams_sent;
   int closing; /* stopping: no more events */
@@ -128,6 +131,59 @@ Peerlink__V1__TcpPath *pl_agent_tcp_path(pl_agent *a, const pl_link *l);
 Peerlink__V1__Endpoint *pl_agent_tcp_public(pl_agent *a, Peerlink__V1__Endpoint *ep, char ip[64]);
 /* api_send_tcp.c: Send with DELIVERY_TCP (ends the call on every path). */
 void pl_agent_send_tcp(pl_agent *a, pl_rpc_call *call, const Peerlink__V1__SendRequest *req);
+
+/* quic_glue.c: one QUIC connection per link (agent/quic/quic.h), its packets through the link's
+ * path in QUIC frames, its timer, QuicChanged events. The side with the smaller agent ID is the
+ * client; it connects when the path comes up and again (with backoff) whenever the connection
+ * ended while the link lives. pl_agent_links_init/close call init/close. */
+typedef struct pl_agent_quic pl_agent_quic;
+typedef struct pl_agent_quic_waiter pl_agent_quic_waiter;
+/* A stream of a kind the peer opened on link l (see pl_quic_callbacks.stream_open). */
+typedef int (*pl_agent_quic_open_fn)(void *arg, pl_link *l, pl_quic *q, int64_t sid,
+                                     const pl_quic_stream_cb **pcb, void **psarg);
+/* The link's connection is established (q, code PL_RPC_OK), or it cannot be (q NULL, a status
+ * and why: UNAUTHENTICATED for a certificate refused either way, FAILED_PRECONDITION without a
+ * path, DEADLINE_EXCEEDED, UNAVAILABLE when it closed or the link did). */
+typedef void (*pl_agent_quic_ready_fn)(void *arg, pl_quic *q, pl_rpc_status code,
+                                       const char *why);
+/* Returns 0, PL_ERR_NOMEM, PL_ERR_CRYPTO (our identity does not make a TLS context). */
+int pl_agent_quic_init(pl_agent *a);
+/* Stopping: every connection says CONNECTION_CLOSE (while the paths still carry it) and ends;
+ * waiters and streams hear of it. */
+void pl_agent_quic_close(pl_agent *a, const char *why);
+/* link_glue.c's on_path: the link's path changed, or it is closing. */
+void pl_agent_quic_on_path(pl_agent *a, pl_link *l);
+/* Sets path->quic = qs (filled; its detail in detail[cap]) once a connection was attempted. */
+void pl_agent_quic_describe(pl_agent *a, const pl_link *l, Peerlink__V1__PeerPath *path,
+                            Peerlink__V1__QuicState *qs, char *detail, size_t cap);
+/* Streams of `kind` the peer opens go to open(arg, ...) (no handler: refused). */
+void pl_agent_quic_set_handler(pl_agent *a, uint8_t kind, pl_agent_quic_open_fn open, void *arg);
+/* The link's connection when established, else NULL. Valid until the loop runs again; a
+ * stream's `closed` callback tells its user when the connection ends. */
+pl_quic *pl_agent_quic_get(pl_agent *a, const pl_link *l);
+/* Calls ready once the link's connection is established, or when it cannot be within
+ * timeout_ms (the client connects now if it has no connection). ready may run before this
+ * returns (*pw is NULL then); otherwise *pw can cancel the wait. Returns 0 or PL_ERR_NOMEM. */
+int pl_agent_quic_wait(pl_agent *a, pl_link *l, uint64_t timeout_ms, pl_agent_quic_ready_fn ready,
+                       void *arg, pl_agent_quic_waiter **pw);
+/* Forgets a wait whose ready has not run (its owner is going away). */
+void pl_agent_quic_wait_cancel(pl_agent *a, pl_agent_quic_waiter *w);
+
+/* api_files.c: SendFile (one transfer per call over the peer's QUIC connection, agent/files)
+ * and FileReceived events for the files peers send into `dir` (NULL: they are refused). init
+ * after pl_agent_links_init (it takes the FILE streams); close after pl_agent_links_close. */
+void pl_agent_files_init(pl_agent *a, const char *dir);
+void pl_agent_files_close(pl_agent *a, const char *why);
+void pl_api_send_file(pl_rpc_call *call, const ProtobufCMessage *msg, void *data);
+void pl_api_send_file_done(pl_rpc_call *call, int cancelled, void *data);
+
+/* quic_chat.c: Send with DELIVERY_QUIC_STREAM (length-prefixed messages on one MESSAGE stream
+ * per direction; the call ends when the peer acknowledged the message) and MessageReceived for
+ * what arrives. Waiting Sends use pl_send_wait. */
+int pl_agent_quic_chat_init(pl_agent *a);
+void pl_agent_quic_chat_close(pl_agent *a);
+/* Ends the call on every path. */
+void pl_api_send_quic(pl_agent *a, pl_rpc_call *call, const Peerlink__V1__SendRequest *req);
 
 /* registration_glue.c: registers with the rendezvous at `target` (HOST:PORT) and turns what the
  * stream brings into peers, events, links and Connect answers. Returns 0 or PL_ERR_*. */

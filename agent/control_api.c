@@ -48,7 +48,9 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   Peerlink__V1__PeerPath **ppaths = calloc(n ? n : 1, sizeof *ppaths);
   Peerlink__V1__Endpoint *remotes = calloc(2 * (n ? n : 1), sizeof *remotes);
   char(*ips)[128] = calloc(n ? n : 1, 128);
-  if (!paths || !ppaths || !remotes || !ips) {
+  Peerlink__V1__QuicState *quic = calloc(n ? n : 1, sizeof *quic);
+  char(*quic_detail)[PL_QUIC_DETAIL_MAX] = calloc(n ? n : 1, PL_QUIC_DETAIL_MAX);
+  if (!paths || !ppaths || !remotes || !ips || !quic || !quic_detail) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "agent out of memory");
     goto out;
   }
@@ -56,6 +58,7 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   for (pl_link *l = a->links.head; l; l = l->next, i++) {
     pl_punch_stats st;
     pl_link_describe(l, &paths[i], &remotes[2 * i], &remotes[2 * i + 1], ips[i], 128);
+    pl_agent_quic_describe(a, l, &paths[i], &quic[i], quic_detail[i], PL_QUIC_DETAIL_MAX);
     paths[i].tcp = pl_agent_tcp_path(a, l);
     ppaths[i] = &paths[i];
     pl_punch_stats_get(l->punch, &st);
@@ -69,6 +72,8 @@ out:
   free(ppaths);
   free(remotes);
   free(ips);
+  free(quic);
+  free(quic_detail);
 }
 
 /* include_current: the registration state, the NAT state, then one "joined" event per known
@@ -305,6 +310,10 @@ static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
   Peerlink__V1__SendResponse resp = PEERLINK__V1__SEND_RESPONSE__INIT;
   if (check_peer_id(call, req->peer_id) != 0)
     return;
+  if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_QUIC_STREAM) {
+    pl_api_send_quic(a, call, req);
+    return;
+  }
   if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_TCP) {
     pl_agent_send_tcp(a, call, req);
     return;

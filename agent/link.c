@@ -123,7 +123,7 @@ static void base_config(pl_links *ls, pl_punch_config *cfg) {
 }
 
 static int link_add(pl_links *ls, const pl_punch_config *cfg, const char *peer_id,
-                    const char *peer_name, pl_link **plink) {
+                    const char *peer_name, const char *peer_fingerprint, pl_link **plink) {
   pl_link *l = calloc(1, sizeof *l);
   if (l == NULL)
     return PL_ERR_NOMEM;
@@ -137,6 +137,8 @@ static int link_add(pl_links *ls, const pl_punch_config *cfg, const char *peer_i
   pl_hex_encode(l->pairing_id, l->pairing, sizeof l->pairing);
   snprintf(l->peer_id, sizeof l->peer_id, "%s", peer_id);
   snprintf(l->peer_name, sizeof l->peer_name, "%s", peer_name);
+  snprintf(l->peer_fingerprint, sizeof l->peer_fingerprint, "%s",
+           peer_fingerprint ? peer_fingerprint : "");
   l->created_us = pl_clock_now_us();
   uv_timer_init(ls->loop, &l->timer);
   l->timer.data = l;
@@ -175,7 +177,8 @@ int pl_link_from_offer(pl_links *ls, const Peerlink__V1__Offer *offer, pl_link *
   pl_link *old = pl_links_find_peer(ls, offer->peer->id);
   if (old)
     pl_link_close(old, "replaced by a new offer");
-  return link_add(ls, &cfg, offer->peer->id, offer->peer->name ? offer->peer->name : "", plink);
+  return link_add(ls, &cfg, offer->peer->id, offer->peer->name ? offer->peer->name : "",
+                  offer->peer->cert_fingerprint, plink);
 }
 
 int pl_link_from_candidates(pl_links *ls, Peerlink__V1__Candidate *const *cands, size_t n,
@@ -206,7 +209,7 @@ int pl_link_from_candidates(pl_links *ls, Peerlink__V1__Candidate *const *cands,
       *plink = old;
     return 0;
   }
-  return link_add(ls, &cfg, "", "", plink);
+  return link_add(ls, &cfg, "", "", peer_fingerprint, plink);
 }
 
 /* --- describe --------------------------------------------------------------------------- */

@@ -23,8 +23,10 @@ void pl_agent_publish_path(pl_agent *a, pl_link *l, const char *detail) {
   Peerlink__V1__Endpoint remote, local;
   Peerlink__V1__PathChanged pc = PEERLINK__V1__PATH_CHANGED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  char ip[128];
+  Peerlink__V1__QuicState quic;
+  char ip[128], quic_detail[PL_QUIC_DETAIL_MAX];
   pl_link_describe(l, &path, &remote, &local, ip, sizeof ip);
+  pl_agent_quic_describe(a, l, &path, &quic, quic_detail, sizeof quic_detail);
   path.tcp = pl_agent_tcp_path(a, l);
   pc.path = &path;
   pc.detail = (char *)detail;
@@ -36,6 +38,7 @@ void pl_agent_publish_path(pl_agent *a, pl_link *l, const char *detail) {
 static void on_path(void *arg, pl_link *l, const char *detail) {
   pl_agent *a = arg;
   pl_agent_tcp_link_changed(a, l, detail);
+  pl_agent_quic_on_path(a, l);
   if (a->closing)
     return; /* the watchers are being ended too */
   pl_agent_publish_path(a, l, detail);
@@ -70,11 +73,16 @@ void pl_agent_links_init(pl_agent *a) {
   pl_transport_set_receiver(&a->transport, PL_DEMUX_FRAME, pl_links_recv_udp, NULL, ls);
   pl_connect_waiters_init(&a->waiters, a->loop, ls);
   (void)pl_agent_bench_init(a); /* without it, Benchmark answers RESOURCE_EXHAUSTED */
+  /* Without it, QUIC_STREAM sends answer UNAVAILABLE ("QUIC is not available"). */
+  if (pl_agent_quic_init(a) == 0)
+    pl_agent_quic_chat_init(a);
 }
 
 void pl_agent_links_close(pl_agent *a, const char *why) {
   a->closing = 1;
   pl_agent_bench_close(a); /* first: its ABORTs go out on the links */
+  pl_agent_quic_close(a, why); /* so do the QUIC connections' CONNECTION_CLOSEs */
+  pl_agent_quic_chat_close(a);
   pl_links_close_all(&a->links, why);
   pl_connect_fail(&a->waiters, NULL, PL_RPC_UNAVAILABLE, why);
 }
