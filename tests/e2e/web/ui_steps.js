@@ -130,42 +130,49 @@ function assertClearFailure(text, what) {
   );
 }
 
+/** Waits until the status line `sel` ends in success or failure: {kind: "ok"|"error", text}. */
+function outcome(page, what, sel, timeout) {
+  return until(
+    page,
+    `${what} finished or failed`,
+    (q) => {
+      const m = document.querySelector(q);
+      return m && (m.dataset.kind === "ok" || m.dataset.kind === "error")
+        ? { kind: m.dataset.kind, text: m.textContent }
+        : null;
+    },
+    sel,
+    timeout,
+  );
+}
+
+/** Runs a benchmark; its outcome plus the chart's point count and the final table's rows. */
 async function benchmark(page, transport, seconds) {
   await page.selectOption("#bench-transport", { label: transport });
   await page.fill("#bench-duration", String(seconds));
   await page.click("#bench-start");
-  return until(
-    page,
-    "the benchmark finished or failed",
-    () => {
-      const m = document.querySelector("#bench-msg");
-      if (!m || (m.dataset.kind !== "ok" && m.dataset.kind !== "error")) return null;
-      const rows = [...document.querySelectorAll("#bench-result tbody tr")].map((tr) =>
+  const r = await outcome(page, "the benchmark", "#bench-msg", seconds * 1000 + 45_000);
+  return Object.assign(
+    r,
+    await page.evaluate(() => ({
+      points: Number(document.querySelector("#bench-chart").dataset.points || 0),
+      rows: [...document.querySelectorAll("#bench-result tbody tr")].map((tr) =>
         [...tr.children].map((c) => c.textContent),
-      );
-      const points = Number(document.querySelector("#bench-chart").dataset.points || 0);
-      return { kind: m.dataset.kind, text: m.textContent, points, rows };
-    },
-    undefined,
-    seconds * 1000 + 45_000,
+      ),
+    })),
   );
 }
 
+/** Sends a file; its outcome plus whether the progress bar is full. */
 async function sendFile(page, file) {
   await page.fill("#file-path", file);
   await page.click("#file-send");
-  return until(
-    page,
-    "the file transfer finished or failed",
-    () => {
-      const m = document.querySelector("#file-msg");
-      if (!m || (m.dataset.kind !== "ok" && m.dataset.kind !== "error")) return null;
-      const bar = document.querySelector("#file-progress");
-      return { kind: m.dataset.kind, text: m.textContent, full: bar.value === bar.max };
-    },
-    undefined,
-    60_000,
-  );
+  const r = await outcome(page, "the file transfer", "#file-msg", 60_000);
+  const full = await page.evaluate(() => {
+    const bar = document.querySelector("#file-progress");
+    return bar.value === bar.max;
+  });
+  return Object.assign(r, { full });
 }
 
 async function fileReceived(page, name, sha) {
