@@ -17,6 +17,8 @@ typedef struct http_pss {
   int has_body;
 } http_pss;
 
+_Static_assert(sizeof(http_pss) <= PL_BRIDGE__HTTP_PSS_SIZE, "lws allocates this much");
+
 static pl_bridge *bridge_of(struct lws *wsi) {
   return lws_context_user(lws_get_context(wsi));
 }

@@ -25,6 +25,10 @@
 
 typedef struct pl_bridge__call pl_bridge__call;
 
+/* Per-connection data lws allocates for each protocol (http.c, ws.c check they fit). */
+#define PL_BRIDGE__HTTP_PSS_SIZE 64
+#define PL_BRIDGE__WS_PSS_SIZE 32
+
 struct pl_bridge {
   uv_loop_t *loop;
   struct lws_context *ctx; /* NULL once libwebsockets finished destroying it */

@@ -19,9 +19,9 @@
 
 static const struct lws_protocols protocols[] = {
     /* protocols[0] serves HTTP (and refuses other WebSocket subprotocols). */
-    {"http", pl_bridge__http_callback, 64, 0, 0, NULL, 0},
+    {"http", pl_bridge__http_callback, PL_BRIDGE__HTTP_PSS_SIZE, 0, 0, NULL, 0},
     /* rx_buffer_size bounds what one RECEIVE delivers; larger messages come in fragments. */
-    {PL_BRIDGE_PROTOCOL_WS, pl_bridge__ws_callback, 16, 65536, 0, NULL, 0},
+    {PL_BRIDGE_PROTOCOL_WS, pl_bridge__ws_callback, PL_BRIDGE__WS_PSS_SIZE, 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

@@ -20,6 +20,8 @@ typedef struct ws_pss {
   int closing; /* the trailer is out; the close timer is set */
 } ws_pss;
 
+_Static_assert(sizeof(ws_pss) <= PL_BRIDGE__WS_PSS_SIZE, "lws allocates this much");
+
 static const char response_headers[] = "content-type: application/grpc-web+proto\r\n";
 
 static pl_bridge *bridge_of(struct lws *wsi) {
