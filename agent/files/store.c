@@ -178,7 +178,7 @@ static void on_header(pl_files_store *s) {
   }
   pl_hex_encode(id, rnd, sizeof rnd);
   snprintf(s->final, sizeof s->final, "%s/%s", s->dir, h->name);
-  snprintf(s->tmp, sizeof s->tmp, "%s/.peerlink-%s.part", s->dir, id);
+  snprintf(s->tmp, sizeof s->tmp, "%s/" PL_FILES_TMP_PREFIX "%s" PL_FILES_TMP_SUFFIX, s->dir, id);
   s->checked_exists = h->overwrite; /* with overwrite there is nothing to check */
 }
 

@@ -20,6 +20,11 @@
 
 #include "agent/files/wire.h"
 
+/* Temporaries are PL_FILES_TMP_PREFIX + 16 hex digits + PL_FILES_TMP_SUFFIX. A name starting
+ * with '.' is never a file name a peer may give (pl_files_name_check), so they cannot clash. */
+#define PL_FILES_TMP_PREFIX ".peerlink-"
+#define PL_FILES_TMP_SUFFIX ".part"
+
 typedef struct pl_files_store pl_files_store;
 
 /* How a transfer ended, for the FileReceived event. Strings are valid during `done`. */
@@ -57,5 +62,11 @@ int pl_files_store_recv(pl_files_store *s, const uint8_t *data, size_t len, int 
  * consumed calls. The store stops, removes its temporary and then calls done with `why`
  * (after the file operation in progress, if any, has finished). */
 void pl_files_store_abort(pl_files_store *s, const char *why);
+
+/* At start, before the loop runs (it blocks): makes `dir` (mode 0700) unless it exists as a
+ * directory, and removes the temporaries a previous run left there (killed mid-transfer; a
+ * running agent removes its own). Returns 0, or PL_ERR_IO with why (errno's words, at most cap
+ * bytes) filled in. */
+int pl_files_dir_prepare(const char *dir, char *why, size_t cap);
 
 #endif

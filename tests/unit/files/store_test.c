@@ -1,7 +1,8 @@
 /* agent/files/store: the receiving side on a real loop and a temporary directory (no sockets):
  * a file is stored only when its SHA-256 matches, under its name, atomically; refusals (bad
  * name, existing file, hash mismatch, a stream that ends early or goes on after the trailer, no
- * room, no directory) and an abort leave no file under the final name and no temporary. */
+ * room, no directory) and an abort leave no file under the final name and no temporary; at start
+ * the files directory is made and a killed run's temporaries are removed. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,6 +366,33 @@ static void bad_arguments(void) {
   CHECK_RV(pl_files_store_new(&s, &loop, NULL, &cb), PL_ERR_INVALID);
 }
 
+/* At start: the directory is made (0700), a killed run's temporaries go, everything else stays. */
+static void dir_prepare(void) {
+  char dir[700], path[800], why[128];
+  struct stat st;
+  snprintf(dir, sizeof dir, "%s/prepared", base);
+  CHECK_RV(pl_files_dir_prepare(dir, why, sizeof why), 0);
+  CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+  const char *names[] = {".peerlink-0123456789abcdef.part", "keep.txt", ".peerlink-x", "x.part"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    write_file(path, "x");
+  }
+  CHECK_RV(pl_files_dir_prepare(dir, why, sizeof why), 0);
+  snprintf(path, sizeof path, "%s/%s", dir, names[0]);
+  CHECK(!exists(path));
+  for (size_t i = 1; i < sizeof names / sizeof names[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    CHECK_MSG(exists(path), "%s was removed", path);
+  }
+  snprintf(path, sizeof path, "%s/keep.txt", dir);
+  CHECK_RV(pl_files_dir_prepare(path, why, sizeof why), PL_ERR_IO);
+  CHECK_STR_CONTAINS(why, "not a directory");
+  snprintf(path, sizeof path, "%s/no/such/parent", dir);
+  CHECK_RV(pl_files_dir_prepare(path, why, sizeof why), PL_ERR_IO);
+  CHECK_STR_CONTAINS(why, "cannot create it: No such file or directory");
+}
+
 int main(void) {
   const char *t = getenv("TEST_TMPDIR");
   snprintf(base, sizeof base, "%s/store_test.XXXXXX", t ? t : "/tmp");
@@ -380,6 +408,7 @@ int main(void) {
   aborted();
   no_room_or_no_dir();
   bad_arguments();
+  dir_prepare();
   CHECK(uv_loop_close(&loop) == 0);
   printf("files_store_test: ok\n");
   return 0;

@@ -286,12 +286,13 @@ static void existing_refused_early(void) {
   finish_pair(&p, &rc);
 }
 
-/* An 8 MiB transfer under way: 1 MiB of it acknowledged. src receives the source's path. */
+/* A 32 MiB transfer under way (more than the stream buffer, so the sender still reads): 1 MiB of
+ * it acknowledged. src receives the source's path. */
 static void under_way(h_pair *p, receiver *rc, sender *s, const char *name, char *src, size_t cap) {
   uint8_t sha[32];
   pair_up(p, rc, name, 1);
   snprintf(src, cap, "%s/%s.src", base, name);
-  make_file(src, 8 * 1024 * 1024, 3, sha);
+  make_file(src, 32 * 1024 * 1024, 3, sha);
   start_send(s, p, src, name, 0);
   CHECK(run(p, acked_1mib, s, 30000000));
   CHECK(!s->done);
