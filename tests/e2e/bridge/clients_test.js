@@ -28,36 +28,10 @@ test.after(async () => {
   assert.strictEqual(await agent.stop(), 0, 'agent exit code');
 });
 
-// ---- nice-grpc-web: a service definition in its normalized form, from the descriptors.
-function niceDefinition(service) {
-  const svc = h.registry.getService(service);
-  const methods = {};
-  for (const m of svc.methods) {
-    methods[m.localName] = {
-      path: `/${svc.typeName}/${m.name}`,
-      requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
-      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
-      requestSerialize: (o) => h.encode(m.input, o),
-      requestDeserialize: (b) => h.decode(m.input, b),
-      responseSerialize: () => { throw new Error('client only'); },
-      responseDeserialize: (b) => h.decode(m.output, b),
-      options: {},
-    };
-  }
-  return methods;
-}
-
 // The reflection service's bidi method as client streaming: one request in, one answer out.
 function niceReflectionClientStreaming() {
-  const {svc, m} = h.method('grpc.reflection.v1.ServerReflection', 'ServerReflectionInfo');
-  return {
-    info: {
-      path: `/${svc.typeName}/${m.name}`, requestStream: true, responseStream: false,
-      requestSerialize: (o) => h.encode(m.input, o), requestDeserialize: (b) => h.decode(m.input, b),
-      responseSerialize: () => { throw new Error('client only'); },
-      responseDeserialize: (b) => h.decode(m.output, b), options: {},
-    },
-  };
+  const info = h.niceMethods('grpc.reflection.v1.ServerReflection').serverReflectionInfo;
+  return {info: {...info, responseStream: false}};
 }
 
 const listServices = {messageRequest: {case: 'listServices', value: ''}};
@@ -65,10 +39,10 @@ const fileContaining = (s) => ({messageRequest: {case: 'fileContainingSymbol', v
 
 test('nice-grpc-web over grpc-websockets: every call shape', async (t) => {
   const channel = niceGrpc.createChannel(bridge.url, niceGrpc.WebsocketTransport());
-  const agentApi = niceGrpc.createClient(niceDefinition('peerlink.v1.Agent'), channel);
-  const health = niceGrpc.createClient(niceDefinition('grpc.health.v1.Health'), channel);
+  const agentApi = niceGrpc.createClient(h.niceMethods('peerlink.v1.Agent'), channel);
+  const health = niceGrpc.createClient(h.niceMethods('grpc.health.v1.Health'), channel);
   const reflection = niceGrpc.createClient(
-      niceDefinition('grpc.reflection.v1.ServerReflection'), channel);
+      h.niceMethods('grpc.reflection.v1.ServerReflection'), channel);
 
   await t.test('unary', async () => {
     const st = await h.deadline(agentApi.getStatus({}), DEADLINE, 'GetStatus');
@@ -121,7 +95,7 @@ test('nice-grpc-web over grpc-websockets: every call shape', async (t) => {
   await t.test('status codes: the agent\'s and the bridge\'s', async () => {
     await assert.rejects(agentApi.connect({peerId: 'not-hex'}),
         (e) => e.code === niceGrpc.Status.INVALID_ARGUMENT && /peer_id/.test(e.details));
-    const rdv = niceGrpc.createClient(niceDefinition('peerlink.v1.Rendezvous'), channel);
+    const rdv = niceGrpc.createClient(h.niceMethods('peerlink.v1.Rendezvous'), channel);
     await assert.rejects(rdv.listAgents({}), (e) => e.code === niceGrpc.Status.UNIMPLEMENTED &&
         /not exposed by the bridge/.test(e.details));
   });

@@ -113,6 +113,34 @@ function method(service, name) {
 const encode = (desc, obj) => toBinary(desc, create(desc, obj));
 const decode = (desc, bytes) => fromBinary(desc, bytes);
 
+// A grpc-websockets data message: 0x00, then one gRPC frame (flags, 4-byte length, bytes).
+function wsData(bytes, flags = 0) {
+  const m = Buffer.alloc(6 + bytes.length);
+  m[1] = flags;
+  m.writeUInt32BE(bytes.length, 2);
+  Buffer.from(bytes).copy(m, 6);
+  return m;
+}
+
+// A service as nice-grpc-web's normalized definition (its own format, no generated code).
+function niceMethods(service) {
+  const svc = registry.getService(service);
+  const methods = {};
+  for (const m of svc.methods) {
+    methods[m.localName] = {
+      path: `/${svc.typeName}/${m.name}`,
+      requestStream: m.methodKind === 'client_streaming' || m.methodKind === 'bidi_streaming',
+      responseStream: m.methodKind === 'server_streaming' || m.methodKind === 'bidi_streaming',
+      requestSerialize: (o) => encode(m.input, o),
+      requestDeserialize: (b) => decode(m.input, b),
+      responseSerialize: () => { throw new Error('client only'); },
+      responseDeserialize: (b) => decode(m.output, b),
+      options: {},
+    };
+  }
+  return methods;
+}
+
 // GET /debug/bridge as an object.
 async function counters(bridge) {
   const r = await fetch(bridge.url + '/debug/bridge');
@@ -120,6 +148,6 @@ async function counters(bridge) {
 }
 
 module.exports = {
-  Proc, counters, decode, deadline, encode, method, registry, runfile, startAgent, startBridge,
-  tmpdir, waitFor,
+  Proc, counters, decode, deadline, encode, method, niceMethods, registry, runfile, startAgent,
+  startBridge, tmpdir, waitFor, wsData,
 };

@@ -34,14 +34,7 @@ function rawCall(url, {headers = '', frames = [], halfClose = true, wsOptions = 
   }), DEADLINE, 'raw grpc-websockets call');
 }
 
-// A gRPC frame in a grpc-websockets data message: 0x00, then flags, length, bytes.
-function dataMessage(bytes, flags = 0) {
-  const m = Buffer.alloc(6 + bytes.length);
-  m[1] = flags;
-  m.writeUInt32BE(bytes.length, 2);
-  Buffer.from(bytes).copy(m, 6);
-  return m;
-}
+const dataMessage = h.wsData;
 
 // Metadata frames (0x80) in what the server sent, parsed into objects.
 function metadataFrames(received) {
@@ -56,18 +49,8 @@ function metadataFrames(received) {
 }
 
 function niceClient(url, service) {
-  const svc = h.registry.getService(service);
-  const methods = {};
-  for (const m of svc.methods) {
-    methods[m.localName] = {
-      path: `/${svc.typeName}/${m.name}`, requestStream: false,
-      responseStream: m.methodKind === 'server_streaming',
-      requestSerialize: (o) => h.encode(m.input, o), requestDeserialize: (b) => h.decode(m.input, b),
-      responseSerialize: () => { throw new Error('client only'); },
-      responseDeserialize: (b) => h.decode(m.output, b), options: {},
-    };
-  }
-  return niceGrpc.createClient(methods, niceGrpc.createChannel(url, niceGrpc.WebsocketTransport()));
+  return niceGrpc.createClient(h.niceMethods(service),
+      niceGrpc.createChannel(url, niceGrpc.WebsocketTransport()));
 }
 
 function grpcWebPost(url, body, headers = {}) {

@@ -14,13 +14,6 @@ const h = require('./harness');
 
 const DEADLINE = 20000;
 
-function frame(bytes) {
-  const m = Buffer.alloc(6 + bytes.length);
-  m.writeUInt32BE(bytes.length, 2);
-  Buffer.from(bytes).copy(m, 6);
-  return m;
-}
-
 // Opens a grpc-websockets call; resolves with the socket once the first server message came.
 function openCall(url, path, request) {
   const ws = new WebSocket(url.replace(/^http/, 'ws') + path, ['grpc-websockets']);
@@ -35,7 +28,7 @@ function openCall(url, path, request) {
   });
   ws.on('open', () => {
     ws.send(Buffer.alloc(0));
-    ws.send(frame(request));
+    ws.send(h.wsData(request));
     ws.send(Buffer.from([1]));
   });
   return h.deadline(first, DEADLINE, 'first message of ' + path);
