@@ -16,6 +16,8 @@ RUN apt-get update -q \
     && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt \
     && useradd --system --home /var/lib/peerlink --create-home peerlink
 COPY --from=build /src/bin/ /usr/local/bin/
+# The browser UI the bridge serves (peerlink-bridge --ui /usr/local/share/peerlink/web).
+COPY --from=build /src/clients/web/dist/ /usr/local/share/peerlink/web/
 USER peerlink
 WORKDIR /var/lib/peerlink
 # The rendezvous by default; run peerlink-agent or peerlinkctl by naming them.
