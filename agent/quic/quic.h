@@ -96,7 +96,7 @@ typedef struct pl_quic_config {
   uint64_t idle_timeout_us;      /* 0: 30 s */
   uint64_t keepalive_us;         /* PING after this long without traffic; 0: none */
   uint64_t handshake_timeout_us; /* 0: 10 s */
-  size_t stream_buffer;          /* send buffer per stream, bytes; 0: 1 MiB */
+  size_t stream_buffer;          /* send buffer per stream, most bytes; 0: 16 MiB */
   const pl_quic_callbacks *cb;
   void *arg;
 } pl_quic_config;

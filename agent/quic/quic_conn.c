@@ -10,7 +10,7 @@
 
 #define DEFAULT_IDLE_US 30000000
 #define DEFAULT_HANDSHAKE_US 10000000
-#define DEFAULT_STREAM_BUFFER (1u << 20)
+#define DEFAULT_STREAM_BUFFER STREAM_WINDOW_MAX /* never less than flow control allows */
 #define SCID_LEN 16
 #define CLOSE_RESENDS 8 /* answers with our CONNECTION_CLOSE during the closing period */
 #define TLS_ALERT_BAD_CERTIFICATE 42

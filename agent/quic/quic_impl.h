@@ -23,6 +23,29 @@ struct pl_quic_tls {
   WOLFSSL_CTX *server;
 };
 
+#define PL_QUIC__CHUNK (64u << 10) /* send buffer allocation unit */
+
+/* A stream's send buffer (quic_sendbuf.c): bytes at stream offsets [first, ...) in chunks. */
+typedef struct pl_quic__sendbuf {
+  uint8_t **chunks; /* a ring of nslots chunk pointers, count in use from head */
+  size_t nslots, head, count;
+  uint64_t first; /* stream offset of the first byte of chunks[head] (a multiple of CHUNK) */
+  size_t max;     /* most bytes written and not yet acknowledged */
+} pl_quic__sendbuf;
+
+void pl_quic__sendbuf_init(pl_quic__sendbuf *b, size_t max);
+void pl_quic__sendbuf_free(pl_quic__sendbuf *b);
+/* What may be written now, given the acknowledged offset base and the written offset end. */
+size_t pl_quic__sendbuf_room(const pl_quic__sendbuf *b, uint64_t base, uint64_t end);
+/* Copies n bytes to stream offset end (the current end). Returns 0, PL_ERR_NOMEM,
+ * PL_ERR_FULL (more than the room). */
+int pl_quic__sendbuf_put(pl_quic__sendbuf *b, uint64_t end, const uint8_t *data, size_t n);
+/* Vectors over [from, end), at most maxv of them; returns how many. */
+size_t pl_quic__sendbuf_vecs(const pl_quic__sendbuf *b, uint64_t from, uint64_t end, ngtcp2_vec *v,
+                             size_t maxv);
+/* Frees the chunks whose every byte is below base (acknowledged). */
+void pl_quic__sendbuf_release(pl_quic__sendbuf *b, uint64_t base);
+
 typedef enum {
   PL_QUIC__HANDSHAKE = 0,
   PL_QUIC__ESTABLISHED,
@@ -40,10 +63,9 @@ typedef struct pl_quic__stream {
   void *sarg;
   int dead; /* reset by us, or refused: no more user callbacks */
 
-  /* Send side. Offsets are stream offsets (kind byte included); buf holds [base, end), the
-   * byte at offset o at buf[o % cap]. ngtcp2 keeps pointers to [base, sent) until acked. */
-  uint8_t *buf;
-  size_t cap;
+  /* Send side. Offsets are stream offsets (kind byte included): [base, end) is buffered,
+   * [base, sent) handed to ngtcp2, which keeps pointers to it until acknowledged. */
+  pl_quic__sendbuf sb;
   uint64_t base, sent, end;
   int fin_wanted, fin_sent, send_shut;
   int want_writable;

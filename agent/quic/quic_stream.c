@@ -78,6 +78,7 @@ static pl_quic__stream *stream_new(pl_quic *q, int64_t sid, int local) {
   s->id = sid;
   s->local = local;
   s->bidi = (sid & 0x2) == 0;
+  pl_quic__sendbuf_init(&s->sb, q->stream_buffer);
   s->next = q->streams;
   q->streams = s;
   q->streams_open++;
@@ -92,7 +93,7 @@ static void stream_free(pl_quic *q, pl_quic__stream *s) {
       break;
     }
   q->streams_open--;
-  free(s->buf);
+  pl_quic__sendbuf_free(&s->sb);
   free(s);
 }
 
@@ -222,14 +223,16 @@ static int acked_cb(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_t le
   if (s == NULL)
     return 0;
   uint64_t was = s->base;
-  if (offset + len > s->base)
+  if (offset + len > s->base) {
     s->base = offset + len;
+    pl_quic__sendbuf_release(&s->sb, s->base);
+  }
   if (!user_visible(s))
     return 0;
   uint64_t h = hdr_len(s);
   if (s->base > h && s->base > was)
     s->cb->acked(s->sarg, q, sid, s->base - h);
-  if (user_visible(s) && s->want_writable && s->end - s->base < s->cap) {
+  if (user_visible(s) && s->want_writable && pl_quic__sendbuf_room(&s->sb, s->base, s->end) > 0) {
     s->want_writable = 0;
     if (s->cb->writable)
       s->cb->writable(s->sarg, q, sid);
@@ -325,19 +328,9 @@ void pl_quic__streams_callbacks(ngtcp2_callbacks *cb) {
 
 /* --- the write scheduler ----------------------------------------------------------------- */
 
+/* One packet carries at most PL_QUIC_MAX_PACKET bytes: two chunks always hold that much. */
 static size_t unsent(const pl_quic__stream *s, ngtcp2_vec v[2]) {
-  uint64_t len = s->end - s->sent;
-  if (len == 0)
-    return 0;
-  size_t start = (size_t)(s->sent % s->cap);
-  size_t first = len < s->cap - start ? (size_t)len : s->cap - start;
-  v[0].base = s->buf + start;
-  v[0].len = first;
-  if (len == first)
-    return 1;
-  v[1].base = s->buf;
-  v[1].len = (size_t)len - first;
-  return 2;
+  return pl_quic__sendbuf_vecs(&s->sb, s->sent, s->end, v, 2);
 }
 
 ngtcp2_ssize pl_quic__write_streams(pl_quic *q, uint8_t *buf, size_t cap, uint64_t ts) {
@@ -351,10 +344,13 @@ ngtcp2_ssize pl_quic__write_streams(pl_quic *q, uint8_t *buf, size_t cap, uint64
     int64_t sid = -1;
     uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
     pl_quic__stream *next = s ? s->next_active : NULL;
+    uint64_t offered = 0;
     if (s) {
       nv = unsent(s, v);
       sid = s->id;
-      if (s->fin_wanted && !s->fin_sent)
+      for (size_t k = 0; k < nv; k++)
+        offered += v[k].len;
+      if (s->fin_wanted && !s->fin_sent && s->sent + offered == s->end)
         flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize ndata = -1;
@@ -401,18 +397,15 @@ int pl_quic_stream_open(pl_quic *q, uint8_t kind, int bidi, const pl_quic_stream
     return PL_ERR_INVALID;
   if (q->state != PL_QUIC__ESTABLISHED || q->close_requested)
     return PL_ERR_STATE;
-  uint8_t *buf = malloc(q->stream_buffer);
-  if (buf == NULL)
-    return PL_ERR_NOMEM;
   int64_t sid;
   int rv = ngtcp2_conn_open_bidi_stream(q->conn, &sid, NULL);
-  if (rv != 0) {
-    free(buf);
+  if (rv != 0)
     return rv == NGTCP2_ERR_STREAM_ID_BLOCKED ? PL_ERR_FULL : PL_ERR_NOMEM;
-  }
   pl_quic__stream *s = stream_new(q, sid, 1);
-  if (s == NULL) {
-    free(buf);
+  uint8_t first = (uint8_t)(kind | (bidi ? 0 : PL_QUIC__ONEWAY));
+  if (s == NULL || pl_quic__sendbuf_put(&s->sb, 0, &first, 1) != 0) {
+    if (s)
+      stream_free(q, s);
     ngtcp2_conn_shutdown_stream(q->conn, sid, PL_QUIC_APP_INTERNAL);
     return PL_ERR_NOMEM;
   }
@@ -420,10 +413,7 @@ int pl_quic_stream_open(pl_quic *q, uint8_t kind, int bidi, const pl_quic_stream
   s->kind = kind;
   s->cb = cb;
   s->sarg = sarg;
-  s->buf = buf;
-  s->cap = q->stream_buffer;
   s->oneway = !bidi;
-  s->buf[0] = (uint8_t)(kind | (bidi ? 0 : PL_QUIC__ONEWAY));
   s->end = 1;
   activate(q, s);
   *psid = sid;
@@ -446,19 +436,10 @@ int pl_quic_stream_write(pl_quic *q, int64_t sid, const uint8_t *data, size_t le
     return PL_ERR_NOT_FOUND;
   if ((!s->local && s->oneway) || s->fin_wanted || s->send_shut)
     return PL_ERR_STATE;
-  if (s->buf == NULL) {
-    if ((s->buf = malloc(q->stream_buffer)) == NULL)
-      return PL_ERR_NOMEM;
-    s->cap = q->stream_buffer;
-  }
-  size_t room = s->cap - (size_t)(s->end - s->base);
+  size_t room = pl_quic__sendbuf_room(&s->sb, s->base, s->end);
   size_t n = len < room ? len : room;
-  size_t start = (size_t)(s->end % s->cap);
-  size_t first = n < s->cap - start ? n : s->cap - start;
-  if (first)
-    memcpy(s->buf + start, data, first);
-  if (n > first)
-    memcpy(s->buf, data + first, n - first);
+  if (n && pl_quic__sendbuf_put(&s->sb, s->end, data, n) != 0)
+    return PL_ERR_NOMEM;
   s->end += n;
   if (n < len)
     s->want_writable = 1;
@@ -521,7 +502,7 @@ int pl_quic_stream_get_info(const pl_quic *q, int64_t sid, pl_quic_stream_info *
   info->written = s->end > h ? s->end - h : 0;
   info->acked = s->base > h ? s->base - h : 0;
   info->received = s->delivered;
-  info->buffer_free = s->buf ? s->cap - (size_t)(s->end - s->base) : q->stream_buffer;
+  info->buffer_free = pl_quic__sendbuf_room(&s->sb, s->base, s->end);
   info->fin_sent = s->fin_sent;
   info->fin_received = s->fin_received;
   return 0;

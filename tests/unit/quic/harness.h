@@ -166,10 +166,13 @@ static inline void h_cb_closed(void *sarg, pl_quic *q, int64_t sid, int err, uin
 static inline void h_stream_pump(h_stream *st) {
   uint8_t chunk[16384];
   pl_quic *q = st->side->q;
-  while (st->written < st->to_send) {
+  pl_quic_stream_info info;
+  while (st->written < st->to_send && pl_quic_stream_get_info(q, st->sid, &info) == 0) {
     size_t n = sizeof chunk;
     if (st->to_send - st->written < n)
       n = (size_t)(st->to_send - st->written);
+    if (info.buffer_free < n) /* make only what the buffer takes, then wait for `writable` */
+      n = info.buffer_free ? info.buffer_free : 1;
     for (size_t i = 0; i < n; i++)
       chunk[i] = h_byte(st->seed, st->written + i);
     size_t acc = 0;
