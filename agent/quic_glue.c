@@ -226,7 +226,8 @@ static void reap(qlink *ql, uint64_t now) {
     ql->retry_delay = ql->retry_delay ? ql->retry_delay * 2 : RETRY_FIRST_US;
     if (ql->retry_delay > RETRY_MAX_US)
       ql->retry_delay = RETRY_MAX_US;
-    ql->retry_at = now + ql->retry_delay;
+    /* Somebody waits for a connection: no backoff for them. */
+    ql->retry_at = now + (ql->waiters ? 0 : ql->retry_delay);
   }
 }
 
@@ -591,7 +592,10 @@ int pl_agent_quic_wait(pl_agent *a, pl_link *l, uint64_t timeout_ms, pl_agent_qu
     return PL_ERR_NOMEM;
   /* The server cannot start a connection: after a refusal over a certificate, say so now
    * rather than wait for the client's next attempt. */
-  if (!ql->client && ql->q == NULL && ql->auth_failed) {
+  pl_quic_info info;
+  if (ql->q)
+    pl_quic_get_info(ql->q, &info);
+  if (!ql->client && ql->auth_failed && (ql->q == NULL || info.closed)) {
     ready(arg, NULL, PL_RPC_UNAUTHENTICATED, ql->detail);
     return 0;
   }
