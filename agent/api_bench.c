@@ -13,6 +13,7 @@
 #define MIN_INTERVAL_MS 10
 #define MAX_INTERVAL_MS 60000
 #define MAX_STREAM_CHUNK (1u << 20)
+#define DEFAULT_STREAM_CHUNK (64u << 10)
 
 static const char *xport_name(Peerlink__V1__BenchmarkTransport t) {
   switch (t) {
@@ -38,6 +39,9 @@ static int check_sizes(pl_rpc_call *call, const Peerlink__V1__BenchmarkRequest *
     return -1;
   }
   uint32_t chunk = req->chunk_size ? req->chunk_size : default_chunk;
+  /* A stream is written in chunks: datagram-sized ones would only measure the call overhead. */
+  if (req->chunk_size == 0 && p->transport != PL_BENCH_XPORT_UDP && chunk < DEFAULT_STREAM_CHUNK)
+    chunk = DEFAULT_STREAM_CHUNK;
   if (chunk > max_chunk)
     chunk = req->chunk_size ? chunk : max_chunk; /* the default adapts to the path */
   if (chunk < PL_BENCH_DATA_MIN || chunk > max_chunk) {
@@ -108,7 +112,11 @@ void pl_api_benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data
   if (check_sizes(call, req, &p, max_chunk, a->bench_chunk) != 0)
     return;
   int rv = pl_bench__start(a, call, l, &p);
-  if (rv == PL_ERR_FULL)
+  if (rv == PL_ERR_STATE)
+    pl_rpc_call_finish(call, PL_RPC_FAILED_PRECONDITION,
+                       "a %s benchmark with %s is running already (one at a time per link)",
+                       xport_name(req->transport), req->peer_id);
+  else if (rv == PL_ERR_FULL)
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
                        "%d benchmarks are running in this agent already (its limit)",
                        PL_BENCH_MAX_RUNS);

@@ -25,7 +25,11 @@ static uint64_t cpu_us(void *arg) {
 static const pl_bench_hooks hooks = {.cpu_us = cpu_us};
 
 const pl_bench_xport_ops *pl_bench__xport(pl_bench_xport x) {
-  return x == PL_BENCH_XPORT_UDP ? &pl_bench__udp : NULL;
+  switch (x) {
+  case PL_BENCH_XPORT_UDP: return &pl_bench__udp;
+  case PL_BENCH_XPORT_TCP: return &pl_bench__tcp;
+  default: return NULL;
+  }
 }
 
 pl_link *pl_bench__link(const pl_bench_run *r) {
@@ -101,6 +105,20 @@ static void run_free(pl_bench_run *r) {
 static pl_bench_run *find_run(pl_agent_bench *ab, const uint8_t *pairing, uint64_t session) {
   for (pl_bench_run *r = ab->runs; r; r = r->next)
     if (pl_bench_session(r->b) == session && memcmp(r->pairing, pairing, sizeof r->pairing) == 0)
+      return r;
+  return NULL;
+}
+
+/* A run whose data may still flow (not lingering, aborting or over). */
+static int data_may_flow(const pl_bench_run *r) {
+  pl_bench_state st = pl_bench_get_state(r->b);
+  return !r->freeing && st != PL_BENCH_LINGER && st != PL_BENCH_ABORTING && st != PL_BENCH_CLOSED;
+}
+
+pl_bench_run *pl_bench__find_xport(pl_agent_bench *ab, const uint8_t *pairing, pl_bench_xport x) {
+  for (pl_bench_run *r = ab->runs; r; r = r->next)
+    if (data_may_flow(r) && pl_bench_params_get(r->b)->transport == x &&
+        memcmp(r->pairing, pairing, sizeof r->pairing) == 0)
       return r;
   return NULL;
 }
@@ -212,6 +230,9 @@ int pl_bench__start(pl_agent *a, pl_rpc_call *call, pl_link *l, const pl_bench_p
   uint64_t session;
   if (ab->n_runs >= PL_BENCH_MAX_RUNS)
     return PL_ERR_FULL;
+  if (p->transport != PL_BENCH_XPORT_UDP &&
+      pl_bench__find_xport(ab, l->pairing, (pl_bench_xport)p->transport))
+    return PL_ERR_STATE;
   if (pl_random_bytes(&session, sizeof session) != 0)
     return PL_ERR_IO;
   ends_of(a, l, &e);
@@ -251,7 +272,9 @@ static void accept_start(pl_agent_bench *ab, pl_link *l, const pl_bench_head *h,
   pl_bench *b;
   for (int x = PL_BENCH_XPORT_UDP; x <= PL_BENCH_XPORT_TCP; x++) {
     const pl_bench_xport_ops *ops = pl_bench__xport((pl_bench_xport)x);
-    if (ops && ops->unavailable(ab->a, l) == NULL)
+    /* A stream carries one benchmark at a time. */
+    if (ops && ops->unavailable(ab->a, l) == NULL &&
+        (x == PL_BENCH_XPORT_UDP || !pl_bench__find_xport(ab, l->pairing, (pl_bench_xport)x)))
       lim.xports |= 1u << x;
   }
   lim.max_chunk = pl_bench__udp.max_chunk(l);
@@ -310,6 +333,7 @@ int pl_agent_bench_init(pl_agent *a) {
   a->bench = ab;
   pl_links_set_ext(&a->links, PL_FRAME_BENCH_CTRL, on_frame, ab);
   pl_links_set_ext(&a->links, PL_FRAME_BENCH_DATA, on_frame, ab);
+  pl_bench__tcp_attach(ab, 1);
   return 0;
 }
 
@@ -332,6 +356,7 @@ void pl_agent_bench_close(pl_agent *a) {
   }
   pl_links_set_ext(&a->links, PL_FRAME_BENCH_CTRL, NULL, NULL);
   pl_links_set_ext(&a->links, PL_FRAME_BENCH_DATA, NULL, NULL);
+  pl_bench__tcp_attach(ab, 0);
   a->bench = NULL;
   free(ab); /* the runs' close callbacks do not need it */
 }

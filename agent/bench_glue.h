@@ -4,9 +4,9 @@
 /* The benchmarks running in this agent (both roles), between agent/bench's I/O-free sessions
  * and the agent: a libuv timer per run from pl_bench_deadline, CTRL frames through the link,
  * the initiator's reports on its Benchmark call. How the data moves is the transport's part,
- * behind pl_bench_xport_ops: bench_udp.c (BENCH_DATA frames on the UDP socket, batched), and
- * the stream transports when they are wired in. Internal to bench_glue.c, bench_udp.c and
- * api_bench.c. */
+ * behind pl_bench_xport_ops: bench_udp.c (BENCH_DATA frames on the UDP socket, batched) and
+ * bench_tcp.c (BULK records on the punched TCP connection). Internal to bench_glue.c, the
+ * transports' files and api_bench.c. */
 
 #include <stdint.h>
 #include <uv.h>
@@ -60,13 +60,20 @@ typedef struct pl_agent_bench {
 } pl_agent_bench;
 
 extern const pl_bench_xport_ops pl_bench__udp;
+extern const pl_bench_xport_ops pl_bench__tcp;
+
+/* bench_tcp.c: takes (on) or gives back the TCP node's bulk handler. */
+void pl_bench__tcp_attach(pl_agent_bench *ab, int on);
+
+/* The run on this pairing that uses stream transport x (one at a time per link), or NULL. */
+pl_bench_run *pl_bench__find_xport(pl_agent_bench *ab, const uint8_t *pairing, pl_bench_xport x);
 
 /* The transport's ops, or NULL when it is unknown here. */
 const pl_bench_xport_ops *pl_bench__xport(pl_bench_xport x);
 
 /* Starts an initiator run on `l` for `call` (the caller checked the request). Returns 0,
- * PL_ERR_FULL (PL_BENCH_MAX_RUNS running), PL_ERR_NOMEM, PL_ERR_CRYPTO, PL_ERR_IO (no random
- * session ID). */
+ * PL_ERR_FULL (PL_BENCH_MAX_RUNS running), PL_ERR_STATE (a stream benchmark on this link is
+ * running already), PL_ERR_NOMEM, PL_ERR_CRYPTO, PL_ERR_IO (no random session ID). */
 int pl_bench__start(pl_agent *a, pl_rpc_call *call, pl_link *l, const pl_bench_params *p);
 
 /* The call is over (finished, or cancelled by its client): the run stops (ABORT to the peer)

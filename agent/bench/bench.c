@@ -180,22 +180,35 @@ static void on_start_ack(pl_bench *b, const pl_bench_msg *m, uint64_t now) {
     retransmit(b, PL_BENCH_GO, now, PL_BENCH_TRIES);
 }
 
+void pl_bench__receiver_done(pl_bench *b, uint64_t now) {
+  b->fin_waiting = 0;
+  pl_bench__my_counts(b, now, &b->my_final);
+  /* Loss is what the sender sent that we never counted. */
+  b->my_final.lost =
+      b->peer_final.packets > b->rx.packets ? b->peer_final.packets - b->rx.packets : 0;
+  b->have_my_final = 1;
+  b->has_retx = 0;
+  b->state = PL_BENCH_LINGER;
+  b->linger_until = now + PL_BENCH_LINGER_US;
+  b->final_ready = b->initiator;
+  b->send_result = 1;
+}
+
 static void on_fin(pl_bench *b, const pl_bench_msg *m, uint64_t now) {
   if (b->sender)
     return;
-  if (!b->have_peer_final) {
-    b->peer_final = m->counts;
-    b->have_peer_final = 1;
-    pl_bench__my_counts(b, now, &b->my_final);
-    /* Loss is what the sender sent that we never counted. */
-    b->my_final.lost = m->counts.packets > b->rx.packets ? m->counts.packets - b->rx.packets : 0;
-    b->have_my_final = 1;
-    b->has_retx = 0;
-    b->state = PL_BENCH_LINGER;
-    b->linger_until = now + PL_BENCH_LINGER_US;
-    b->final_ready = b->initiator;
+  if (b->have_peer_final) {
+    b->send_result = 1; /* our RESULT was lost, or is still waiting for the stream's tail */
+    return;
   }
-  b->send_result = 1;
+  b->peer_final = m->counts;
+  b->have_peer_final = 1;
+  /* A stream's last bytes may still be on their way: wait for them. */
+  if (b->p.transport != PL_BENCH_XPORT_UDP && b->rx.bytes < m->counts.bytes) {
+    b->fin_waiting = 1;
+    b->fin_at = now;
+  } else
+    pl_bench__receiver_done(b, now);
 }
 
 static void on_result(pl_bench *b, const pl_bench_msg *m) {
@@ -228,6 +241,9 @@ static void on_ctrl(pl_bench *b, const pl_bench_msg *m, uint64_t seq, uint64_t n
       b->progress_seq = seq;
       b->peer = m->counts;
     }
+    /* A stream receiver still taking the tail: the FIN is not unanswered, only early. */
+    if (b->has_retx && b->retx.kind == PL_BENCH_FIN)
+      b->tries = PL_BENCH_TRIES;
     break;
   case PL_BENCH_FIN: on_fin(b, m, now); break;
   case PL_BENCH_RESULT: on_result(b, m); break;
@@ -339,6 +355,11 @@ static int poll_retx(pl_bench *b, uint64_t now, uint8_t *buf, size_t cap, size_t
   return encode(b, &m, buf, cap, plen);
 }
 
+/* A stream receiver waiting for the tail gives up this long after the last byte (or FIN). */
+static uint64_t tail_deadline(const pl_bench *b) {
+  return (b->rx.last_us > b->fin_at ? b->rx.last_us : b->fin_at) + b->silence_us;
+}
+
 int pl_bench_poll(pl_bench *b, uint64_t now, uint8_t *buf, size_t cap, size_t *plen) {
   pl_bench_msg m;
   if (b->state == PL_BENCH_CLOSED)
@@ -347,6 +368,9 @@ int pl_bench_poll(pl_bench *b, uint64_t now, uint8_t *buf, size_t cap, size_t *p
     b->state = PL_BENCH_CLOSED;
     return 0;
   }
+  /* The tail is not coming (the sender still repeats FIN, so it is alive): report what came. */
+  if (b->fin_waiting && now >= tail_deadline(b))
+    pl_bench__receiver_done(b, now);
   if (b->state == PL_BENCH_RUNNING || b->state == PL_BENCH_FINISHING ||
       b->state == PL_BENCH_WAITING) {
     if (now >= b->last_heard + b->silence_us) {
@@ -396,6 +420,8 @@ uint64_t pl_bench_deadline(const pl_bench *b, uint64_t now) {
   if (b->state == PL_BENCH_RUNNING || b->state == PL_BENCH_FINISHING ||
       b->state == PL_BENCH_WAITING)
     d = min64(d, b->last_heard + b->silence_us);
+  if (b->fin_waiting)
+    d = min64(d, tail_deadline(b));
   if (b->state == PL_BENCH_RUNNING) {
     d = min64(d, b->progress_at);
     if (b->initiator)

@@ -116,9 +116,15 @@ int pl_bench_poll(pl_bench *b, uint64_t now, uint8_t *buf, size_t cap, size_t *p
  * none are due now (see pl_bench_deadline). */
 size_t pl_bench_fill(pl_bench *b, uint64_t now, uint8_t *buf, size_t cap, size_t *plen);
 
-/* Stream transports: `n` bytes were written / received now. */
-void pl_bench_stream_sent(pl_bench *b, uint64_t n, uint64_t now);
-void pl_bench_stream_received(pl_bench *b, uint64_t n, uint64_t now);
+/* Stream transports: `n` bytes in `chunks` chunks were written (taken by the stream) /
+ * received now. A stream receiver answers FIN once it has every byte the sender counted (the
+ * rest was still in flight), or, when they stop coming, after the silence timeout with what it
+ * has. */
+void pl_bench_stream_sent(pl_bench *b, uint64_t n, uint64_t chunks, uint64_t now);
+/* How many more bytes a stream sender may write now: 0 when it is not sending, the rest of the
+ * byte bound, or UINT64_MAX with a duration only. */
+uint64_t pl_bench_stream_room(const pl_bench *b);
+void pl_bench_stream_received(pl_bench *b, uint64_t n, uint64_t chunks, uint64_t now);
 
 /* When something is next due (retransmission, PROGRESS, a report, the end, rate credit, the
  * silence or linger timeout); UINT64_MAX when closed. A running unlimited sender is always due:

@@ -73,7 +73,12 @@ void pl_bench__my_counts(const pl_bench *b, uint64_t now, pl_bench_counts *c) {
     c->packets = b->sent_packets;
     return;
   }
-  c->elapsed_us = b->rx.packets ? b->rx.last_us - b->rx.first_us : 0;
+  /* UDP: first to last datagram (iperf3's receiver view); a stream: from the start to its
+   * last byte, since the tail can arrive after the sender stopped counting. */
+  if (b->p.transport == PL_BENCH_XPORT_UDP)
+    c->elapsed_us = b->rx.packets ? b->rx.last_us - b->rx.first_us : 0;
+  else
+    c->elapsed_us = b->rx.bytes ? b->rx.last_us - b->run_start : 0;
   c->bytes = b->rx.bytes;
   c->packets = b->rx.packets;
   c->lost = b->rx.lost;
@@ -81,15 +86,17 @@ void pl_bench__my_counts(const pl_bench *b, uint64_t now, pl_bench_counts *c) {
   c->jitter_ns = (uint64_t)(b->rx.jitter_us * 1000.0);
 }
 
-void pl_bench_stream_received(pl_bench *b, uint64_t n, uint64_t now) {
+void pl_bench_stream_received(pl_bench *b, uint64_t n, uint64_t chunks, uint64_t now) {
   if (b->sender || b->state != PL_BENCH_RUNNING)
     return;
   b->last_heard = now;
-  b->rx.bytes += n;
-  b->rx.packets++;
-  if (b->rx.packets == 1)
+  if (b->rx.bytes == 0)
     b->rx.first_us = now;
+  b->rx.bytes += n;
+  b->rx.packets += chunks;
   b->rx.last_us = now;
+  if (b->fin_waiting && b->rx.bytes >= b->peer_final.bytes)
+    pl_bench__receiver_done(b, now);
 }
 
 /* --- sender -------------------------------------------------------------------------------- */
@@ -158,12 +165,20 @@ size_t pl_bench_fill(pl_bench *b, uint64_t now, uint8_t *buf, size_t cap, size_t
   return n;
 }
 
-void pl_bench_stream_sent(pl_bench *b, uint64_t n, uint64_t now) {
+void pl_bench_stream_sent(pl_bench *b, uint64_t n, uint64_t chunks, uint64_t now) {
   (void)now;
   if (!pl_bench_sending(b))
     return;
   b->sent_bytes += n;
-  b->sent_packets++;
+  b->sent_packets += chunks;
+}
+
+uint64_t pl_bench_stream_room(const pl_bench *b) {
+  if (!pl_bench_sending(b))
+    return 0;
+  if (b->p.bytes == 0)
+    return UINT64_MAX;
+  return b->p.bytes > b->sent_bytes ? b->p.bytes - b->sent_bytes : 0;
 }
 
 /* --- reports ------------------------------------------------------------------------------- */
@@ -185,9 +200,14 @@ void pl_bench__final_report(const pl_bench *b, pl_bench_report *r) {
   r->lost = rcv->lost;
   r->out_of_order = rcv->out_of_order;
   r->jitter_us = (double)rcv->jitter_ns / 1000.0;
-  /* Both rates over the sender's run, as iperf3 reports the receiver over the test. */
+  /* UDP: both rates over the sender's run, as iperf3 reports the receiver over the test. A
+   * stream's receiver over its own time to the last byte (which may come after the sender's
+   * buffers took the last chunk). */
   r->sender_bps = bps(snd->bytes, snd->elapsed_us);
-  r->receiver_bps = bps(rcv->bytes, snd->elapsed_us);
+  uint64_t span = snd->elapsed_us;
+  if (b->p.transport != PL_BENCH_XPORT_UDP && rcv->elapsed_us > span)
+    span = rcv->elapsed_us;
+  r->receiver_bps = bps(rcv->bytes, span);
   r->sender_cpu_seconds = (double)snd->cpu_us / 1e6;
   r->receiver_cpu_seconds = (double)rcv->cpu_us / 1e6;
 }

@@ -60,6 +60,8 @@ struct pl_bench {
   int have_peer_final;
   pl_bench_counts my_final; /* RESULT we sent (answering a repeated FIN) */
   int have_my_final;
+  int fin_waiting; /* stream receiver: FIN came before all its bytes */
+  uint64_t fin_at;
 
   /* What the last report covered (cumulative). */
   uint64_t rep_sent_bytes, rep_sent_packets, rep_recv_bytes, rep_recv_packets, rep_lost, rep_ooo;
@@ -74,6 +76,8 @@ void pl_bench__my_counts(const pl_bench *b, uint64_t now, pl_bench_counts *c);
 /* The run is over on the sending side: queue FIN. */
 void pl_bench__finish_sending(pl_bench *b, uint64_t now);
 uint64_t pl_bench__rate_deadline(const pl_bench *b, uint64_t now);
+/* The receiver's totals are final (FIN came, and every byte for a stream): queue RESULT. */
+void pl_bench__receiver_done(pl_bench *b, uint64_t now);
 /* Sender totals and receiver totals, whichever side we are. */
 void pl_bench__final_report(const pl_bench *b, pl_bench_report *r);
 

@@ -16,6 +16,7 @@ import harness
 
 agent_pb2, agent_pb2_grpc = g.agent_pb2, g.agent_pb2_grpc
 UDP = agent_pb2.BENCHMARK_TRANSPORT_UDP
+TCP = agent_pb2.BENCHMARK_TRANSPORT_TCP
 DIRECT = agent_pb2.PATH_KIND_DIRECT
 
 
@@ -64,9 +65,14 @@ class Benchmark(unittest.TestCase):
                                          timeout_ms=10000), timeout=15)
             ch.close()
             assert r.path.kind == DIRECT, r
-            # The peer's side of the path is up too (it answers on it).
+            # The peer's side of the path is up too (it answers on it), and the punched TCP
+            # connection on both sides.
             wb.wait_for(lambda e: e.HasField("path") and e.path.path.kind == DIRECT,
                         "beta's path to alpha")
+            for watcher, peer in ((w, cls.b), (wb, cls.a)):
+                watcher.wait_for(lambda e: e.HasField("path") and e.path.path.peer_id ==
+                                 peer.fields["id"] and e.path.path.tcp.connected,
+                                 "the TCP path to %s" % peer.name)
         finally:
             w.close()
             wb.close()
@@ -109,6 +115,24 @@ class Benchmark(unittest.TestCase):
                 self.assertTrue(any(r.bytes_received > 0 for r in intervals))
                 self.assertLessEqual(sum(r.bytes_sent for r in intervals), s.bytes_sent)
 
+    def test_tcp_both_ways(self):
+        for reverse in (False, True):
+            with self.subTest(reverse=reverse):
+                intervals, s = run(self.sa, peer_id=self.idb, transport=TCP, duration_ms=1000,
+                                   interval_ms=250, reverse=reverse)
+                self.assertEqual(s.transport, TCP)
+                self.assertGreater(s.bytes_sent, 0)
+                # A stream loses nothing: the receiver waited for the tail.
+                self.assertEqual(s.bytes_received, s.bytes_sent)
+                self.assertEqual(s.packets_received, s.packets_sent)
+                self.assertEqual(s.lost, 0)
+                self.assertEqual(s.bytes_sent, s.packets_sent * 65536)  # the stream default
+                self.assertGreater(s.receiver_bps, 0)
+                self.assertGreater(s.sender_cpu_seconds, 0)
+                self.assertGreater(s.receiver_cpu_seconds, 0)
+        _, s = run(self.sa, peer_id=self.idb, transport=TCP, bytes=1_000_000, chunk_size=100_000)
+        self.assertEqual((s.bytes_sent, s.bytes_received, s.packets_sent), (1_000_000,) * 2 + (10,))
+
     def test_bytes_bound_and_default_chunk(self):
         intervals, s = run(self.sa, peer_id=self.idb, transport=UDP, bytes=600_000)
         self.check_summary(s, 1200)  # --bench-chunk-size's default
@@ -141,11 +165,12 @@ class Benchmark(unittest.TestCase):
         self.assertGreaterEqual(counts["ok"], 10, counts)
 
     def test_cancel_stops_both_sides(self):
-        for reverse in (False, True):
-            with self.subTest(reverse=reverse):
+        for transport, reverse in ((UDP, False), (UDP, True), (TCP, False), (TCP, True)):
+            with self.subTest(transport=transport, reverse=reverse):
                 call = self.sa.Benchmark(agent_pb2.BenchmarkRequest(
-                    peer_id=self.idb, transport=UDP, duration_ms=600_000, chunk_size=1200,
-                    rate_bps=50_000_000, interval_ms=100, reverse=reverse), timeout=60)
+                    peer_id=self.idb, transport=transport, duration_ms=600_000,
+                    chunk_size=1200, rate_bps=50_000_000, interval_ms=100, reverse=reverse),
+                    timeout=60)
                 it = iter(call)
                 first = next(it)
                 self.assertFalse(first.report.final)
@@ -187,9 +212,11 @@ class Benchmark(unittest.TestCase):
         self.assertEqual((c, "transport" in d), (grpc.StatusCode.INVALID_ARGUMENT, True))
         # A transport the agent cannot run yet, or not on this path, says what is missing.
         for x in (agent_pb2.BENCHMARK_TRANSPORT_QUIC, agent_pb2.BENCHMARK_TRANSPORT_TCP):
-            c, d = code(peer_id=self.idb, transport=x, duration_ms=100)
-            if c == grpc.StatusCode.OK:
-                continue
+            try:
+                run(self.sa, deadline=30, peer_id=self.idb, transport=x, duration_ms=100)
+                continue  # built and available: nothing to refuse
+            except grpc.RpcError as e:
+                c, d = e.code(), e.details()
             self.assertIn(c, (grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.FAILED_PRECONDITION))
             self.assertIn(agent_pb2.BenchmarkTransport.Name(x)[len("BENCHMARK_TRANSPORT_"):], d)
 

@@ -17,7 +17,8 @@
 
 typedef struct pkt {
   uint64_t at;
-  int to; /* 0: initiator, 1: responder */
+  int to;     /* 0: initiator, 1: responder */
+  int stream; /* bytes of a stream transport (len of them), not a frame */
   size_t len;
   uint8_t data[PL_FRAME_MAX_LEN];
 } pkt;
@@ -83,6 +84,11 @@ static void put(net *n, int to, const uint8_t *data, size_t len, uint64_t extra)
 
 static void deliver(net *n, pkt *k) {
   pl_bench_head h;
+  if (k->stream) {
+    if (n->side[k->to])
+      pl_bench_stream_received(n->side[k->to], k->len, 1, n->now);
+    return;
+  }
   CHECK_RV(pl_bench_peek(k->data, k->len, &h), 0);
   if (h.type == PL_FRAME_BENCH_CTRL && n->drop_ctrl_to == k->to)
     return;
@@ -105,6 +111,17 @@ static void emit(net *n, int s) {
     return;
   while (pl_bench_poll(b, n->now, buf, sizeof buf, &len))
     put(n, 1 - s, buf, len, 0);
+  /* A stream transport: four chunks per round, arriving later than CTRL frames (so FIN
+   * overtakes the tail). */
+  for (int i = 0;
+       i < 4 && pl_bench_sending(b) && pl_bench_params_get(b)->transport != PL_BENCH_XPORT_UDP;
+       i++) {
+    uint32_t chunk = pl_bench_params_get(b)->chunk;
+    pl_bench_stream_sent(b, chunk, 1, n->now);
+    CHECK(n->tail < QMAX);
+    pkt *k = &n->q[n->tail++];
+    *k = (pkt){.at = n->now + 10 * LATENCY, .to = 1 - s, .stream = 1, .len = chunk};
+  }
   size_t count;
   for (int rounds = 0; rounds < 1000 && (count = pl_bench_fill(b, n->now, buf, sizeof buf, &len));
        rounds++) {
@@ -163,7 +180,7 @@ static void run(net *n, uint64_t until) {
     uint64_t t = next_time(n);
     if (t == UINT64_MAX)
       return;
-    n->now = t > n->now ? (t < until ? t : until) : n->now + 1;
+    n->now = t > n->now ? (t < until ? t : until) : n->now + MS; /* "now" is the pump's: a tick */
   }
 }
 
@@ -184,7 +201,10 @@ static void start(net *n, const pl_bench_params *p) {
 static const pl_bench_report *final_report(net *n) {
   CHECK(n->n_reports > 0);
   const pl_bench_report *r = &n->reports[n->n_reports - 1];
-  CHECK(r->final);
+  CHECK_MSG(r->final, "%zu reports, state %d/%d, failure %d/%d", n->n_reports,
+            pl_bench_get_state(n->side[0]), n->side[1] ? (int)pl_bench_get_state(n->side[1]) : -1,
+            pl_bench_failure(n->side[0], NULL),
+            n->side[1] ? (int)pl_bench_failure(n->side[1], NULL) : -1);
   return r;
 }
 
@@ -414,6 +434,43 @@ static void test_forged_reordered(void) {
   net_free(&n);
 }
 
+/* A stream transport: the receiver answers FIN only once the tail has arrived, so it counts
+ * every byte the sender did. */
+static void test_stream(int reverse) {
+  net n;
+  net_init(&n);
+  n.lim.xports |= 1u << PL_BENCH_XPORT_TCP;
+  pl_bench_params p = udp(300, 0);
+  p.transport = PL_BENCH_XPORT_TCP;
+  p.chunk = 65536;
+  p.reverse = (uint8_t)reverse;
+  start(&n, &p);
+  run(&n, 10 * S);
+  CHECK_U64(pl_bench_failure(n.side[0], NULL), ==, PL_BENCH_OK);
+  const pl_bench_report *r = final_report(&n);
+  CHECK_U64(r->packets_sent, >, 0);
+  CHECK_U64(r->bytes_received, ==, r->bytes_sent);
+  CHECK_U64(r->packets_received, ==, r->packets_sent);
+  CHECK_U64(r->lost, ==, 0);
+  CHECK(r->receiver_bps > 0 && r->receiver_bps <= r->sender_bps);
+  net_free(&n);
+
+  /* The tail never comes: after the silence timeout the receiver reports what it has. */
+  net_init(&n);
+  n.lim.xports |= 1u << PL_BENCH_XPORT_TCP;
+  p.reverse = 0;
+  start(&n, &p);
+  run(&n, 300 * MS - LATENCY);
+  for (size_t i = n.head; i < n.tail; i++)
+    if (n.q[i].stream && n.q[i].at > n.now + 2 * LATENCY)
+      n.q[i].at = UINT64_MAX - 1; /* lost for good */
+  run(&n, 30 * S);
+  CHECK_U64(pl_bench_failure(n.side[0], NULL), ==, PL_BENCH_OK);
+  r = final_report(&n);
+  CHECK_U64(r->bytes_received, <, r->bytes_sent);
+  net_free(&n);
+}
+
 int main(void) {
   test_forward();
   test_loss_and_reverse(0);
@@ -425,6 +482,8 @@ int main(void) {
   test_cancel(1);
   test_replayed_start();
   test_forged_reordered();
+  test_stream(0);
+  test_stream(1);
   printf("bench_test: ok\n");
   return 0;
 }
