@@ -112,6 +112,35 @@ class ThroughRendezvous(unittest.TestCase):
         self.b = harness.start_agent("beta-again")  # tearDown stops it
 
 
+class VanishedPeer(unittest.TestCase):
+    """The peer is killed (no CONNECTION_CLOSE, no CLOSE): a QUIC Send cannot be acknowledged.
+    The caller's deadline ends it; the agent forgets the call and frees the message once the
+    connection gives up (ASan checks at exit), and answers other calls meanwhile."""
+
+    def test_send_to_a_vanished_peer(self):
+        a = harness.start_agent("alpha")
+        b = harness.start_agent("beta")
+        try:
+            sa, sb = c.stub(a, self), c.stub(b, self)
+            wa = g.EventWatcher(a.fields["control"])
+            self.addCleanup(wa.close)
+            secret = os.urandom(32)
+            sb.Connect(explicit(a, sa, secret, wait=False), timeout=15)
+            sa.Connect(explicit(b, sb, secret), timeout=15)
+            idb = b.fields["id"]
+            sa.Send(agent_pb2.SendRequest(peer_id=idb, delivery=QUIC, data=b"first"), timeout=15)
+            b.kill()
+            with self.assertRaises(grpc.RpcError) as e:
+                sa.Send(agent_pb2.SendRequest(peer_id=idb, delivery=QUIC, data=os.urandom(1 << 20)),
+                        timeout=3)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+            st = sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10)
+            self.assertEqual([p.peer_id for p in st.peers], [idb])
+        finally:
+            b.kill()
+            self.assertEqual(a.stop(), 0, "alpha did not exit cleanly")
+
+
 def explicit(to, to_stub, secret, fingerprint=None, wait=True):
     st = to_stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10)
     req = agent_pb2.ConnectRequest(candidates=[c.endpoint_of(to.fields["udp"])],
