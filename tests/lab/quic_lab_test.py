@@ -1,5 +1,6 @@
-"""The QUIC tunnel across real NATs: over the rendezvous relay (symmetric NATs on both sides),
-and through a relay -> direct switch in the middle of a transfer.
+"""The QUIC tunnel across real NATs: over the rendezvous relay (symmetric NATs on both sides;
+UDP blocked on one side, so the relay carries it over the Register stream), and through a
+relay -> direct switch in the middle of a transfer.
 
 The switch: two agents on public sites, with nftables in the sender's host dropping UDP to and
 from the receiver, so punching fails and the relay carries the path. QUIC messages stream from
@@ -80,9 +81,17 @@ class QuicLab(unittest.TestCase):
         return [e.message.data for e in got]
 
     def test_chat_through_the_relay(self):
+        self.chat_relayed("hard", "hard")
+
+    def test_chat_through_the_stream_relay(self):
+        # UDP blocked on one side: that side's packets reach the rendezvous over its Register
+        # stream (TCP), the other's over the UDP relay.
+        self.chat_relayed("udp-blocked", "open")
+
+    def chat_relayed(self, kind_a, kind_b):
         pb = self.setup[0]
         with agentctl.served_lab(self.setup[2]) as lab, contextlib.ExitStack() as stack:
-            _, _, a, b = self.agents(stack, lab, "hard", "hard", extra=[("--relay-after", "1s")])
+            _, _, a, b = self.agents(stack, lab, kind_a, kind_b, extra=[("--relay-after", "1s")])
             r = a.stub.Connect(pb.ConnectRequest(peer_id=b.id, wait=True,
                                                  timeout_ms=int(DEADLINE * 1000)),
                                timeout=DEADLINE + 5)
