@@ -108,7 +108,9 @@ void pl_api_benchmark(pl_rpc_call *call, const ProtobufCMessage *msg, void *data
                        xport_name(req->transport), req->peer_id, why);
     return;
   }
-  uint32_t max_chunk = p.transport == PL_BENCH_XPORT_UDP ? ops->max_chunk(l) : MAX_STREAM_CHUNK;
+  uint32_t max_chunk = ops->max_chunk(l);
+  if (max_chunk > MAX_STREAM_CHUNK)
+    max_chunk = MAX_STREAM_CHUNK;
   if (check_sizes(call, req, &p, max_chunk, a->bench_chunk) != 0)
     return;
   int rv = pl_bench__start(a, call, l, &p);

@@ -27,6 +27,7 @@ static const pl_bench_hooks hooks = {.cpu_us = cpu_us};
 const pl_bench_xport_ops *pl_bench__xport(pl_bench_xport x) {
   switch (x) {
   case PL_BENCH_XPORT_UDP: return &pl_bench__udp;
+  case PL_BENCH_XPORT_QUIC: return &pl_bench__quic;
   case PL_BENCH_XPORT_TCP: return &pl_bench__tcp;
   default: return NULL;
   }
@@ -76,6 +77,7 @@ static pl_bench_run *run_new(pl_agent_bench *ab, const pl_link *l, pl_bench *b) 
   uv_idle_init(ab->a->loop, &r->idle);
   r->timer.data = r->idle.data = r;
   r->handles = 2;
+  r->sid = -1;
   r->next = ab->runs;
   ab->runs = r;
   ab->n_runs++;
@@ -203,6 +205,9 @@ void pl_bench__service(pl_bench_run *r) {
   }
   if (pl_bench_sending(r->b) && r->xport)
     r->xport->pump(r, l, now);
+  else if (r->was_sending && r->xport && r->xport->finish)
+    r->xport->finish(r);
+  r->was_sending = pl_bench_sending(r->b);
   uint64_t d = pl_bench_deadline(r->b, now), now2 = pl_clock_now_us();
   if (d < r->hold_until)
     d = r->hold_until;
@@ -212,6 +217,11 @@ void pl_bench__service(pl_bench_run *r) {
     uv_timer_stop(&r->timer);
   else
     uv_timer_start(&r->timer, on_timer, d > now2 + 1000 ? (d - now2 + 999) / 1000 : 1, 0);
+}
+
+void pl_bench__poke(pl_bench_run *r) {
+  if (!r->freeing)
+    uv_timer_start(&r->timer, on_timer, 0, 0);
 }
 
 /* From the idle phase the loop polls with no timeout: I/O and gRPC still get their turn every
@@ -235,6 +245,8 @@ int pl_bench__start(pl_agent *a, pl_rpc_call *call, pl_link *l, const pl_bench_p
     return PL_ERR_STATE;
   if (pl_random_bytes(&session, sizeof session) != 0)
     return PL_ERR_IO;
+  if (p->transport == PL_BENCH_XPORT_QUIC)
+    pl_bench__quic_attach(ab, 1); /* QUIC comes up after us: take its streams on first use */
   ends_of(a, l, &e);
   int rv = pl_bench_initiate(&b, &e, p, session, pl_clock_now_us(), &hooks);
   if (rv != 0)
@@ -290,6 +302,8 @@ static void accept_start(pl_agent_bench *ab, pl_link *l, const pl_bench_head *h,
     pl_bench_del(b);
     return;
   }
+  if (pl_bench_params_get(b)->transport == PL_BENCH_XPORT_QUIC)
+    pl_bench__quic_attach(ab, 1);
   pl_log(PL_LOG_INFO, "bench_accept", "peer=%s transport=%u reverse=%u", r->peer_id,
          pl_bench_params_get(b)->transport, pl_bench_params_get(b)->reverse);
   pl_bench__service(r);
@@ -357,6 +371,7 @@ void pl_agent_bench_close(pl_agent *a) {
   pl_links_set_ext(&a->links, PL_FRAME_BENCH_CTRL, NULL, NULL);
   pl_links_set_ext(&a->links, PL_FRAME_BENCH_DATA, NULL, NULL);
   pl_bench__tcp_attach(ab, 0);
+  pl_bench__quic_attach(ab, 0);
   a->bench = NULL;
   free(ab); /* the runs' close callbacks do not need it */
 }

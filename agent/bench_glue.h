@@ -4,8 +4,9 @@
 /* The benchmarks running in this agent (both roles), between agent/bench's I/O-free sessions
  * and the agent: a libuv timer per run from pl_bench_deadline, CTRL frames through the link,
  * the initiator's reports on its Benchmark call. How the data moves is the transport's part,
- * behind pl_bench_xport_ops: bench_udp.c (BENCH_DATA frames on the UDP socket, batched) and
- * bench_tcp.c (BULK records on the punched TCP connection). Internal to bench_glue.c, the
+ * behind pl_bench_xport_ops: bench_udp.c (BENCH_DATA frames on the UDP socket, batched),
+ * bench_quic.c (a BENCH stream on the link's QUIC connection) and bench_tcp.c (BULK records on
+ * the punched TCP connection). Internal to bench_glue.c, the
  * transports' files and api_bench.c. */
 
 #include <stdint.h>
@@ -30,6 +31,8 @@ typedef struct pl_bench_xport_ops {
   void (*pump)(pl_bench_run *r, pl_link *l, uint64_t now);
   /* The run ends: release what the transport holds for it. */
   void (*stop)(pl_bench_run *r);
+  /* This side stopped sending (FIN is on its way): end the stream after its data. Optional. */
+  void (*finish)(pl_bench_run *r);
 } pl_bench_xport_ops;
 
 struct pl_bench_run {
@@ -49,6 +52,11 @@ struct pl_bench_run {
   struct sockaddr_storage dst;
   int via_tcp;
   uint64_t hold_until; /* the data waits for room until then (the timer does not spin) */
+  int was_sending;     /* for xport->finish */
+  /* QUIC: the BENCH stream (-1: none), its bytes so far, and whether it has ended. */
+  int64_t sid;
+  uint64_t stream_bytes;
+  int stream_done;
   pl_bench_run *next;
 };
 
@@ -61,6 +69,10 @@ typedef struct pl_agent_bench {
 
 extern const pl_bench_xport_ops pl_bench__udp;
 extern const pl_bench_xport_ops pl_bench__tcp;
+extern const pl_bench_xport_ops pl_bench__quic;
+
+/* bench_quic.c: takes (on) or gives back the BENCH streams peers open. */
+void pl_bench__quic_attach(pl_agent_bench *ab, int on);
 
 /* bench_tcp.c: takes (on) or gives back the TCP node's bulk handler. */
 void pl_bench__tcp_attach(pl_agent_bench *ab, int on);
@@ -85,6 +97,9 @@ void pl_bench__service(pl_bench_run *r);
 
 /* Keeps the pump running from the loop's idle phase (on) or lets the timer decide (off). */
 void pl_bench__keep_pumping(pl_bench_run *r, int on);
+/* Something changed outside the run's own calls (a stream's data finished it): service it from
+ * the loop soon. */
+void pl_bench__poke(pl_bench_run *r);
 
 /* The run's link, or NULL when it has gone. */
 pl_link *pl_bench__link(const pl_bench_run *r);

@@ -70,8 +70,12 @@ static void on_bulk(void *arg, pl_tcp_link *t, const uint8_t *data, size_t len, 
   pl_bench_run *r = pl_bench__find_xport(arg, t->pairing, PL_BENCH_XPORT_TCP);
   (void)data;
   (void)total;
-  if (r)
-    pl_bench_stream_received(r->b, len, offset == 0, pl_clock_now_us());
+  if (r == NULL)
+    return;
+  pl_bench_state before = pl_bench_get_state(r->b);
+  pl_bench_stream_received(r->b, len, offset == 0, pl_clock_now_us());
+  if (pl_bench_get_state(r->b) != before)
+    pl_bench__poke(r); /* the tail completed the run: RESULT goes out from the loop */
 }
 
 static void on_writable(void *arg, pl_tcp_link *t) {

@@ -4,6 +4,7 @@ unit tests that compile the same files against a fake control/rpc."""
 AGENT_GLUE_SRCS = [
     "api_bench.c",
     "bench_glue.c",
+    "bench_quic.c",
     "bench_tcp.c",
     "bench_udp.c",
     "api_send_tcp.c",

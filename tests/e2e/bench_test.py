@@ -17,6 +17,7 @@ import harness
 agent_pb2, agent_pb2_grpc = g.agent_pb2, g.agent_pb2_grpc
 UDP = agent_pb2.BENCHMARK_TRANSPORT_UDP
 TCP = agent_pb2.BENCHMARK_TRANSPORT_TCP
+QUIC = agent_pb2.BENCHMARK_TRANSPORT_QUIC
 DIRECT = agent_pb2.PATH_KIND_DIRECT
 
 
@@ -73,6 +74,11 @@ class Benchmark(unittest.TestCase):
                 watcher.wait_for(lambda e: e.HasField("path") and e.path.path.peer_id ==
                                  peer.fields["id"] and e.path.path.tcp.connected,
                                  "the TCP path to %s" % peer.name)
+            # ...and the QUIC connection (QuicChanged established on both sides).
+            for watcher, peer in ((w, cls.b), (wb, cls.a)):
+                watcher.wait_for(lambda e: e.HasField("quic") and e.quic.peer_id ==
+                                 peer.fields["id"] and e.quic.state.established,
+                                 "QUIC to %s" % peer.name)
         finally:
             w.close()
             wb.close()
@@ -115,23 +121,35 @@ class Benchmark(unittest.TestCase):
                 self.assertTrue(any(r.bytes_received > 0 for r in intervals))
                 self.assertLessEqual(sum(r.bytes_sent for r in intervals), s.bytes_sent)
 
-    def test_tcp_both_ways(self):
-        for reverse in (False, True):
-            with self.subTest(reverse=reverse):
-                intervals, s = run(self.sa, peer_id=self.idb, transport=TCP, duration_ms=1000,
-                                   interval_ms=250, reverse=reverse)
-                self.assertEqual(s.transport, TCP)
+    def test_streams_both_ways(self):
+        for transport, reverse in ((TCP, False), (TCP, True), (QUIC, False), (QUIC, True)):
+            with self.subTest(transport=transport, reverse=reverse):
+                intervals, s = run(self.sa, peer_id=self.idb, transport=transport,
+                                   duration_ms=1000, interval_ms=250, reverse=reverse)
+                self.assertEqual(s.transport, transport)
                 self.assertGreater(s.bytes_sent, 0)
                 # A stream loses nothing: the receiver waited for the tail.
                 self.assertEqual(s.bytes_received, s.bytes_sent)
                 self.assertEqual(s.packets_received, s.packets_sent)
                 self.assertEqual(s.lost, 0)
-                self.assertEqual(s.bytes_sent, s.packets_sent * 65536)  # the stream default
+                # Whole chunks of the stream default (a QUIC run may end inside one).
+                self.assertEqual(s.packets_sent, s.bytes_sent // 65536)
                 self.assertGreater(s.receiver_bps, 0)
                 self.assertGreater(s.sender_cpu_seconds, 0)
                 self.assertGreater(s.receiver_cpu_seconds, 0)
-        _, s = run(self.sa, peer_id=self.idb, transport=TCP, bytes=1_000_000, chunk_size=100_000)
-        self.assertEqual((s.bytes_sent, s.bytes_received, s.packets_sent), (1_000_000,) * 2 + (10,))
+        for transport in (TCP, QUIC):
+            _, s = run(self.sa, peer_id=self.idb, transport=transport, bytes=1_000_000,
+                       chunk_size=100_000)
+            self.assertEqual((s.bytes_sent, s.bytes_received, s.packets_sent),
+                             (1_000_000, 1_000_000, 10))
+
+    def test_quic_256_mib_verified_by_the_receiver(self):
+        """The issue's large QUIC transfer: 256 MiB through one BENCH stream, every byte counted
+        by the receiving agent (the stream is reliable: bytes received == bytes sent)."""
+        _, s = run(self.sa, deadline=300, peer_id=self.idb, transport=QUIC, bytes=256 << 20,
+                   chunk_size=1 << 20, interval_ms=5000)
+        self.assertEqual((s.bytes_sent, s.bytes_received), (256 << 20, 256 << 20))
+        self.assertEqual((s.packets_sent, s.packets_received), (256, 256))
 
     def test_bytes_bound_and_default_chunk(self):
         intervals, s = run(self.sa, peer_id=self.idb, transport=UDP, bytes=600_000)
@@ -165,7 +183,8 @@ class Benchmark(unittest.TestCase):
         self.assertGreaterEqual(counts["ok"], 10, counts)
 
     def test_cancel_stops_both_sides(self):
-        for transport, reverse in ((UDP, False), (UDP, True), (TCP, False), (TCP, True)):
+        for transport, reverse in ((UDP, False), (UDP, True), (TCP, False), (TCP, True),
+                                   (QUIC, False), (QUIC, True)):
             with self.subTest(transport=transport, reverse=reverse):
                 call = self.sa.Benchmark(agent_pb2.BenchmarkRequest(
                     peer_id=self.idb, transport=transport, duration_ms=600_000,
@@ -235,6 +254,9 @@ class NoPath(unittest.TestCase):
             r = sa.Connect(agent_pb2.ConnectRequest(peer_id=idb, wait=True, timeout_ms=10000),
                            timeout=15)
             self.assertEqual(r.path.kind, DIRECT)
+            # Past the events from before the path was up (the link's first "none").
+            wa.wait_for(lambda e: e.HasField("path") and e.path.path.peer_id == idb and
+                        e.path.path.kind == DIRECT, "the direct path event")
             # The peer freezes: the path dies (--dead-after) and nothing else can come up.
             b.p.send_signal(signal.SIGSTOP)
             try:
@@ -242,7 +264,8 @@ class NoPath(unittest.TestCase):
                             e.path.path.kind == agent_pb2.PATH_KIND_NONE, "the path dying")
                 with self.assertRaises(grpc.RpcError) as e:
                     run(sa, deadline=10, peer_id=idb, transport=UDP)
-                self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION,
+                                 e.exception.details())
                 self.assertIn("no path", e.exception.details())
             finally:
                 b.p.send_signal(signal.SIGCONT)
