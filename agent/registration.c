@@ -101,6 +101,11 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
     pl_log(PL_LOG_INFO, "registered", "rendezvous=%s attempts=%llu udp_port=%u", reg->target,
            (unsigned long long)reg->attempts, resp->registered->udp_port);
     reg->stun_tcp_port = resp->registered->stun_tcp_port;
+    if (reg->candidates_pending) {
+      reg->candidates_pending = 0;
+      if (pl_registration_update_candidates(reg) != 0)
+        break; /* the stream restarts, and its Hello carries them */
+    }
     if (reg->cb.on_registered)
       reg->cb.on_registered(reg->arg, resp->registered->udp_port, resp->registered->udp_alt_port);
     set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_REGISTERED, detail);
@@ -154,6 +159,7 @@ static void attempt(pl_registration *reg) {
   char detail[160];
   int rv;
   reg->attempts++;
+  reg->candidates_pending = 0; /* this attempt's Hello carries the current list */
   /* A fresh channel per attempt: gRPC's own reconnect backoff grows to minutes, ours is
    * bounded at PL_REGISTRATION_BACKOFF_MAX_MS. */
   if (reg->channel) {
@@ -200,8 +206,12 @@ int pl_registration_is_registered(const pl_registration *reg) {
 int pl_registration_update_candidates(pl_registration *reg) {
   Peerlink__V1__CandidatesUpdate upd = PEERLINK__V1__CANDIDATES_UPDATE__INIT;
   Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
-  if (!pl_registration_is_registered(reg))
+  if (!pl_registration_is_registered(reg)) {
+    /* The Hello on the stream may already have gone out with the old list, and the
+     * rendezvous would keep it: send the new one as soon as Registered arrives. */
+    reg->candidates_pending = reg->call != NULL;
     return PL_ERR_STATE;
+  }
   upd.candidates = reg->candidates;
   upd.n_candidates = reg->n_candidates;
   upd.nat_behavior = reg->nat_behavior;

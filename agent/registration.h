@@ -62,6 +62,7 @@ typedef struct pl_registration {
   char detail[256];
   int registered;
   uint32_t stun_tcp_port; /* from the last Registered (0: none) */
+  int candidates_pending; /* the candidates changed after this stream's Hello went out */
   int stopping;
   void (*stopped)(void *arg);
   void *stopped_arg;
@@ -70,7 +71,8 @@ typedef struct pl_registration {
 /* Starts registering (the first attempt runs at once). Returns 0 or PL_ERR_*. */
 int pl_registration_start(pl_registration *reg, uv_loop_t *loop);
 /* Sends the agent's current candidates and NAT behaviour (after a STUN change). Returns 0,
- * PL_ERR_STATE when not registered (the next Hello carries them anyway), or the send's error
+ * PL_ERR_STATE when not registered (the next Hello carries them, or, when a Hello is already
+ * on its way, an update right after Registered does), or the send's error
  * (PL_ERR_FULL, PL_ERR_NOMEM): then the stream is restarted, since the rendezvous would
  * otherwise hand peers stale candidates; the new Hello carries the current ones. */
 int pl_registration_update_candidates(pl_registration *reg);

@@ -8,9 +8,17 @@ interfaces exist. What each kind models is in README.md."""
 # filtering). Without the dnat, a peer's probe that arrived first would create a conntrack
 # entry for the NAT itself that takes the port, and the mapping would then differ by
 # destination. `update` runs in a filter chain at mangle priority (before source NAT) on every
-# packet, so the mapping is refreshed by traffic, not only by new flows.
+# packet, so the mapping is refreshed by traffic, not only by new flows. TCP gets the same
+# treatment in a map of its own (RFC 5382 REQ-1: endpoint-independent mapping for TCP too), so
+# a SYN to WAN:port reaches the inside host that owns that TCP port (the simultaneous open of
+# TCP hole punching), and a UDP port and a TCP port of the same number may belong to two hosts.
 _EIM = """
   map fullcone {{
+    type inet_service : ipv4_addr . inet_service
+    flags dynamic, timeout
+    timeout 300s
+  }}
+  map fullcone_tcp {{
     type inet_service : ipv4_addr . inet_service
     flags dynamic, timeout
     timeout 300s
@@ -18,11 +26,14 @@ _EIM = """
   chain prerouting {{
     type nat hook prerouting priority dstnat; policy accept;
     iifname "wan" dnat ip to udp dport map @fullcone
+    iifname "wan" dnat ip to tcp dport map @fullcone_tcp
   }}
   chain remember {{
     type filter hook postrouting priority mangle; policy accept;
     oifname "wan" meta l4proto udp \
       update @fullcone {{ udp sport timeout 300s : ip saddr . udp sport }}
+    oifname "wan" meta l4proto tcp \
+      update @fullcone_tcp {{ tcp sport timeout 300s : ip saddr . tcp sport }}
   }}
   chain postrouting {{
     type nat hook postrouting priority srcnat; policy accept;
@@ -61,9 +72,10 @@ table ip lab {{
 {loss}{block}{filtering}  }}
   chain input {{
     type filter hook input priority filter; policy accept;
-    # The NAT box serves nothing over UDP and, like most home routers, answers unsolicited
-    # UDP with silence (no ICMP), and an unconfirmed conntrack entry holds no port.
-    iifname "wan" meta l4proto udp drop
+    # The NAT box serves nothing over UDP or TCP and, like most home routers, answers
+    # unsolicited UDP and SYNs with silence (no ICMP, no reset), and an unconfirmed conntrack
+    # entry holds no port.
+    iifname "wan" meta l4proto {{ udp, tcp }} drop
   }}
 }}
 """
@@ -72,7 +84,8 @@ table ip lab {{
 def nat(kind, wan_ip, loss=0):
     """The ruleset of a NAT namespace of the given kind: easy (EIM + endpoint-independent
     filtering), home (EIM + APDF), hard (symmetric + APDF), udp-blocked (home that drops all
-    forwarded UDP). loss > 0 drops that percentage of forwarded UDP, both directions."""
+    forwarded UDP). TCP is mapped and filtered as UDP is. loss > 0 drops that percentage of
+    forwarded UDP, both directions."""
     if kind not in ("easy", "home", "hard", "udp-blocked"):
         raise ValueError("no NAT recipe for %r" % kind)
     mapping = (_SYMMETRIC if kind == "hard" else _EIM).format(wan_ip=wan_ip)

@@ -1,7 +1,8 @@
 """Checks that the lab's NATs behave as their names say, before anything relies on them:
 mapping with a small independent STUN client against coturn on two public addresses (RFC
 5780-style), filtering with an unsolicited packet from a third public host, hairpinning on the
-shared LAN, UDP blocking, and the loss rule.
+shared LAN, UDP blocking, and the loss rule; for TCP (hole punching), mapping with STUN over
+TCP from one shared port and filtering with an unsolicited SYN.
 
 Negative checks ("this packet must not arrive") never wait on a timer alone: a marker sent
 after the probe along the same path must arrive, and the probe must not have arrived before
@@ -27,6 +28,12 @@ def udp(ns, bind=("0.0.0.0", 0)):
     s.bind(bind)
     s.settimeout(3.0)
     return s
+
+
+def tcp(ns, port=0):
+    """A TCP socket in ns that shares its port (as the agent's punching port does)."""
+    with netlab.netns_socket_scope(ns):
+        return stun.tcp_socket(port)
 
 
 def recv_until(sock, marker, deadline=3.0, grace=0.3):
@@ -59,10 +66,18 @@ class NatSelfTest(unittest.TestCase):
         cls.third = udp(cls.lab.inet, (netlab.THIRD_IP, 0))
         cls.known = udp(cls.lab.inet, (netlab.KNOWN_IP, KNOWN_PORT))
 
+        with netlab.netns_socket_scope(cls.lab.inet):
+            cls.known_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cls.known_tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        cls.known_tcp.bind((netlab.KNOWN_IP, KNOWN_PORT))
+        cls.known_tcp.listen(8)
+        cls.known_tcp.settimeout(3.0)
+
     @classmethod
     def tearDownClass(cls):
         cls.third.close()
         cls.known.close()
+        cls.known_tcp.close()
         cls.lab.teardown()
 
     def site(self, kind, **kw):
@@ -98,6 +113,96 @@ class NatSelfTest(unittest.TestCase):
         self.assertEqual(m1, m2, "mapping varies by destination")
         self.assertEqual(m1, (site.public_ip, local_port), "mapping is not WAN:inside-port")
         return s, m1
+
+    def check_tcp_eim(self, site, host):
+        """STUN over TCP from one port to both coturn addresses, one after the other: the
+        same mapping, WAN:inside-port (the punching port keeps its number through the NAT)."""
+        s = tcp(host)
+        port = s.getsockname()[1]
+        m1 = stun.binding_tcp(s, (netlab.STUN1_IP, servers.STUN_PORT))
+        m2 = stun.binding_tcp(tcp(host, port), (netlab.STUN2_IP, servers.STUN_PORT))
+        self.assertIsNotNone(m1, "no STUN-over-TCP answer from %s" % netlab.STUN1_IP)
+        self.assertEqual(m1, m2, "TCP mapping varies by destination")
+        self.assertEqual(m1, (site.public_ip, port), "TCP mapping is not WAN:inside-port")
+        return port
+
+    def unsolicited_syn(self, site, host, port):
+        """The inside host listens on `port` and opens a flow from it to the known host; the
+        third host then connects to the port's mapping. Returns the third host's socket and
+        the inside listener (non-blocking), after the known host's marker on the open flow
+        arrived: whatever the NAT did with the SYN, it did before that."""
+        listener = tcp(host, port)
+        self.addCleanup(listener.close)
+        listener.listen(8)
+        flow = tcp(host, port)
+        self.addCleanup(flow.close)
+        flow.settimeout(3.0)
+        flow.connect((netlab.KNOWN_IP, KNOWN_PORT))
+        known, mapped = self.known_tcp.accept()
+        self.addCleanup(known.close)
+        self.assertEqual(mapped, (site.public_ip, port))
+        with netlab.netns_socket_scope(self.lab.inet):
+            third = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(third.close)
+        third.bind((netlab.THIRD_IP, 0))
+        third.setblocking(False)
+        self.assertIn(third.connect_ex(mapped), (0, 115))  # EINPROGRESS
+        known.sendall(b"marker")
+        self.assertEqual(flow.recv(16), b"marker")
+        listener.setblocking(False)
+        return third, listener
+
+    def check_tcp_full_cone(self, site):
+        port = self.check_tcp_eim(site, site.hosts[0])
+        third, listener = self.unsolicited_syn(site, site.hosts[0], port)
+        listener.settimeout(3.0)
+        conn, peer = listener.accept()  # a SYN from a host never contacted got through
+        conn.close()
+        self.assertEqual(peer[0], netlab.THIRD_IP)
+
+    def check_tcp_filtered(self, site, nat):
+        """The unsolicited SYN is dropped by `nat`'s filter: its drop counter moved, and the
+        inside listener has nothing to accept."""
+        before = netlab.counters(nat, "ip", "lab").get('iifname "wan" drop', 0)
+        port = self.check_tcp_eim(site, site.hosts[0])
+        third, listener = self.unsolicited_syn(site, site.hosts[0], port)
+        after = netlab.counters(nat, "ip", "lab").get('iifname "wan" drop', 0)
+        self.assertGreater(after, before, "the unsolicited SYN was not dropped by the filter")
+        with self.assertRaises(BlockingIOError):
+            listener.accept()
+
+    def test_tcp_open(self):
+        self.check_tcp_full_cone(self.site("open"))
+
+    def test_tcp_easy(self):
+        self.check_tcp_full_cone(self.site("easy"))
+
+    def test_tcp_home(self):
+        site = self.site("home")
+        self.check_tcp_filtered(site, site.nats[0])
+
+    def test_tcp_cgnat(self):
+        site = self.site("cgnat")
+        self.check_tcp_filtered(site, site.nats[0])  # the home NAT, behind the carrier's
+
+    def test_tcp_udp_blocked(self):
+        site = self.site("udp-blocked")  # TCP is not blocked: mapped and filtered as home
+        self.check_tcp_filtered(site, site.nats[0])
+
+    def test_tcp_hard(self):
+        site = self.site("hard")
+        for attempt in range(3):  # a random port repeats with probability ~1/28000
+            s = tcp(site.hosts[0])
+            port = s.getsockname()[1]
+            m1 = stun.binding_tcp(s, (netlab.STUN1_IP, servers.STUN_PORT))
+            m2 = stun.binding_tcp(tcp(site.hosts[0], port), (netlab.STUN2_IP, servers.STUN_PORT))
+            self.assertIsNotNone(m1)
+            self.assertIsNotNone(m2)
+            self.assertEqual((m1[0], m2[0]), (site.public_ip, site.public_ip))
+            if m1[1] != m2[1]:
+                break
+        else:
+            self.fail("hard NAT gave one TCP port the same mapping to two destinations")
 
     def test_open(self):
         site = self.site("open")

@@ -1,5 +1,6 @@
 """A tiny STUN Binding client (RFC 8489) for the lab's self-test: enough to learn the mapped
-address a server saw, nothing more. Independent of the product's STUN code on purpose."""
+address a server saw, over UDP or TCP, nothing more. Independent of the product's STUN code on
+purpose."""
 
 import os
 import select
@@ -64,3 +65,37 @@ def binding(sock, server, deadline=3.0, rto=0.25):
             mapped = parse_response(data, tid)
             if mapped:
                 return mapped
+
+
+def tcp_socket(port=0):
+    """A TCP socket that may share its port with others (SO_REUSEADDR and SO_REUSEPORT before
+    bind, as the agent's punching port does) and closes with a reset, so the same address
+    pair can connect again at once (no TIME_WAIT). Create it inside the wanted namespace."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.bind(("0.0.0.0", port))
+    return s
+
+
+def binding_tcp(sock, server, deadline=3.0):
+    """One Binding transaction over a new TCP connection from sock (RFC 8489 6.2.2: the
+    response is sized by its header). Returns (ip, port) or None (no connection or answer);
+    closes sock."""
+    tid, req = request()
+    sock.settimeout(deadline)
+    try:
+        sock.connect(server)
+        sock.sendall(req)
+        data = b""
+        while len(data) < 20 or len(data) < 20 + struct.unpack("!H", data[2:4])[0]:
+            chunk = sock.recv(2048)
+            if not chunk:
+                return None
+            data += chunk
+        return parse_response(data, tid)
+    except OSError:
+        return None
+    finally:
+        sock.close()

@@ -18,6 +18,7 @@ LAYERS = [
     ("agent/identity", 3, "identity"),
     ("agent/punch", 4, "punch"),
     ("agent/reliable", 4, "reliable"),
+    ("agent/tcp", 4, "tcp"),
     ("control/rpc", 4, "rpc"),
     ("agent", 5, "agent"),
     ("control/rendezvous", 5, "rendezvous"),
