@@ -4,9 +4,11 @@ port), register it as a TCP candidate, and at the offer's start time connect to 
 from it (simultaneous open). Across open, easy and home NATs (home x home included: both
 filter, so only a simultaneous open gets through) the connection comes up, is authenticated,
 shows in GetStatus on both sides with the mapped endpoints, and carries Send(DELIVERY_TCP)
-both ways. Behind a symmetric (hard) NAT facing a home NAT it cannot work: both sides say so
-("timed out"), while the UDP path goes through the relay and still carries datagrams. Where
-UDP is blocked, TCP still punches (the UDP path is the relay over the Register stream)."""
+both ways; on a shared LAN it is the host candidates'; a symmetric (hard) NAT facing an easy
+one connects too (the easy side accepts the hard side's connection from its new port). Behind
+a hard NAT facing a home NAT it cannot work: both sides say so ("timed out"), while the UDP
+path goes through the relay and still carries datagrams. Where UDP is blocked, TCP still
+punches (the UDP path is the relay over the Register stream)."""
 
 import contextlib
 import os
@@ -51,12 +53,18 @@ class TcpPunching(unittest.TestCase):
         """Two agents behind NATs of these kinds, paired through the rendezvous. Returns
         (a, b, a's TcpPath once decided, b's, a's Connect answer)."""
         pb, lab = self.pb, self.lab
-        sa, sb = lab.site(kind_a, 1), lab.site(kind_b, 2)
-        self.addCleanup(lab.destroy_site, sb)
-        self.addCleanup(lab.destroy_site, sa)
-        a = agentctl.Agent(lab, sa.hosts[0], AGENT, "%s-a" % kind_a, pb, self.pb_grpc, self.logs)
+        if kind_a == "same-lan":  # both behind one home NAT, on one LAN
+            sa = sb = lab.site(kind_a, 1)
+            self.addCleanup(lab.destroy_site, sa)
+            ha, hb = sa.hosts
+        else:
+            sa, sb = lab.site(kind_a, 1), lab.site(kind_b, 2)
+            self.addCleanup(lab.destroy_site, sb)
+            self.addCleanup(lab.destroy_site, sa)
+            ha, hb = sa.hosts[0], sb.hosts[0]
+        a = agentctl.Agent(lab, ha, AGENT, "%s-a" % kind_a, pb, self.pb_grpc, self.logs)
         self.addCleanup(self.stop, a)
-        b = agentctl.Agent(lab, sb.hosts[0], AGENT, "%s-b" % kind_b, pb, self.pb_grpc, self.logs)
+        b = agentctl.Agent(lab, hb, AGENT, "%s-b" % kind_b, pb, self.pb_grpc, self.logs)
         self.addCleanup(self.stop, b)
         self.assertEqual(a.missing + b.missing, [], "the agent lacks flags this test passes")
         # Each learns its punching port's mapping (STUN over TCP works where UDP is blocked),
@@ -100,18 +108,22 @@ class TcpPunching(unittest.TestCase):
             self.assertEqual((got.message.delivery, got.message.peer_id),
                              (pb.DELIVERY_TCP, src.id))
 
-    def expect_connected(self, kind_a, kind_b):
+    def expect_connected(self, kind_a, kind_b, mapped=True):
         a, b, ta, tb, _ = self.cell(kind_a, kind_b)
         self.assertTrue(ta.connected, "a: %s" % ta.detail)
         self.assertTrue(tb.connected, "b: %s" % tb.detail)
-        # Each side's remote end is the other's mapped punching port.
         sta, stb = a.status(), b.status()
+        if not mapped:
+            self.talk(a, b)
+            return sta, stb
+        # Each side's remote end is the other's mapped punching port.
         self.assertEqual((sta.peers[0].tcp.remote.ip, sta.peers[0].tcp.remote.port),
                          (stb.tcp_public_endpoint.ip, stb.tcp_public_endpoint.port))
         self.assertEqual((stb.peers[0].tcp.remote.ip, stb.peers[0].tcp.remote.port),
                          (sta.tcp_public_endpoint.ip, sta.tcp_public_endpoint.port))
         self.assertEqual(sta.peers[0].tcp.local.port, sta.tcp_port)
         self.talk(a, b)
+        return sta, stb
 
     def test_home_home(self):
         self.expect_connected("home", "home")
@@ -124,6 +136,18 @@ class TcpPunching(unittest.TestCase):
 
     def test_cgnat_home(self):
         self.expect_connected("cgnat", "home")
+
+    def test_same_lan(self):
+        # No hairpinning: the connection is the one between the LAN host candidates.
+        sta, stb = self.expect_connected("same-lan", "same-lan", mapped=False)
+        self.assertTrue(sta.peers[0].tcp.remote.ip.startswith("10.77.1."))
+
+    def test_hard_easy(self):
+        # A symmetric NAT gives the hard side's connection a port of its own, but the easy
+        # NAT forwards it to its host's listener anyway: the accepted connection wins.
+        sta, stb = self.expect_connected("hard", "easy", mapped=False)
+        self.assertEqual(stb.peers[0].tcp.remote.ip, sta.tcp_public_endpoint.ip)
+        self.assertNotEqual(stb.peers[0].tcp.remote.port, sta.tcp_public_endpoint.port)
 
     def test_udp_blocked_home(self):
         # No UDP at all on a's side: the UDP path is the relay over the Register stream, and
