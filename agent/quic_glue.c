@@ -5,8 +5,10 @@
  *
  * Roles: the side with the smaller agent ID is the QUIC client. It connects when the link's
  * path first comes up and again, with backoff (1 s doubling to 30 s), whenever the connection
- * ended while the link lives; the server accepts a client Initial for the link, replacing an
- * older connection when the Initial starts a new one. Packets travel inside peerlink frames,
+ * ended while the link lives; the server accepts a client Initial for the link. An Initial that
+ * starts another connection while one is up makes a candidate beside it, which replaces it
+ * only once its own handshake (pinned) completes: a forged Initial (the pairing ID is no
+ * secret) cannot end a working connection. Packets travel inside peerlink frames,
  * so a relay/direct switch never reaches QUIC (docs/protocol.md, "QUIC"). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ struct qlink {
   pl_agent_quic *aq;
   pl_link *link;
   pl_quic *q;
+  pl_quic *cand; /* server: a new connection the client started, until it is established */
   int client;
   int attempted; /* a connection was tried: GetStatus shows QuicState from now on */
   int dirty;     /* pl_quic_write has something: flush in the idle callback */
@@ -152,8 +155,9 @@ static void fill_config(qlink *ql, pl_quic_config *cfg, uint64_t now) {
   cfg->arg = ql;
 }
 
-/* A new connection: the client's own, or the server's from the client's first packet. */
-static int start(qlink *ql, const uint8_t *first, size_t firstlen) {
+/* A new connection into *slot: the client's own, or the server's from the client's first
+ * packet. */
+static int start_in(qlink *ql, pl_quic **slot, const uint8_t *first, size_t firstlen) {
   pl_quic_config cfg;
   uint64_t now = pl_clock_now_us();
   fill_config(ql, &cfg, now);
@@ -164,7 +168,7 @@ static int start(qlink *ql, const uint8_t *first, size_t firstlen) {
     ql->auth_failed = 1;
     return PL_ERR_AUTH;
   }
-  int rv = pl_quic_new(&ql->q, &cfg, first, firstlen);
+  int rv = pl_quic_new(slot, &cfg, first, firstlen);
   if (rv != 0) {
     if (first == NULL)
       snprintf(ql->detail, sizeof ql->detail, "cannot start QUIC: %s", pl_strerror(rv));
@@ -174,6 +178,10 @@ static int start(qlink *ql, const uint8_t *first, size_t firstlen) {
          ql->link->peer_id, ql->client ? "client" : "server");
   ql->dirty = 1;
   return 0;
+}
+
+static int start(qlink *ql, const uint8_t *first, size_t firstlen) {
+  return start_in(ql, &ql->q, first, firstlen);
 }
 
 static void kick(pl_agent_quic *aq);
@@ -212,11 +220,21 @@ static qlink *get(pl_agent_quic *aq, pl_link *l) {
   return ql;
 }
 
-/* Drops the connection object once it has nothing more to do. */
-static void reap(qlink *ql, uint64_t now) {
+static int drained(pl_quic *q) {
   pl_quic_info info;
+  pl_quic_get_info(q, &info);
+  return info.drained;
+}
+
+/* Drops the connection objects once they have nothing more to do. */
+static void reap(qlink *ql, uint64_t now) {
+  if (ql->cand && drained(ql->cand)) {
+    pl_quic_del(ql->cand);
+    ql->cand = NULL;
+  }
   if (ql->q == NULL)
     return;
+  pl_quic_info info;
   pl_quic_get_info(ql->q, &info);
   if (!info.drained)
     return;
@@ -251,6 +269,8 @@ static void destroy(qlink *ql, const char *why) {
     pl_quic_del(ql->q);
     ql->q = NULL;
   }
+  pl_quic_del(ql->cand);
+  ql->cand = NULL;
   snprintf(detail, sizeof detail, "the link to %s closed: %s", ql->link->peer_id, why);
   resolve(ql, NULL, PL_RPC_UNAVAILABLE, detail);
   pl_transport_cancel_writable(&aq->a->transport, writable, ql);
@@ -280,9 +300,9 @@ static int send_batch(qlink *ql, const struct sockaddr_storage *dst, const uint8
   return rv == PL_ERR_FULL ? rv : 0;
 }
 
-/* Up to FLUSH_MAX_PKTS packets from the connection onto the link's path. Returns 1 when more
+/* Up to FLUSH_MAX_PKTS packets from connection q onto the link's path. Returns 1 when more
  * may be waiting. */
-static int flush(qlink *ql, uint64_t now) {
+static int flush(qlink *ql, pl_quic *q, uint64_t now) {
   pl_link *l = ql->link;
   uint8_t *batch = ql->aq->batch;
   struct sockaddr_storage dst;
@@ -298,7 +318,7 @@ static int flush(qlink *ql, uint64_t now) {
     frame[0] = PL_FRAME_QUIC;
     frame[1] = FRAME_VERSION;
     memcpy(frame + 2, l->pairing, PL_FRAME_PAIRING_LEN);
-    if (pl_quic_write(ql->q, now, frame + PL_FRAME_EXT_PREFIX, PL_QUIC_MAX_PACKET, &plen) != 1)
+    if (pl_quic_write(q, now, frame + PL_FRAME_EXT_PREFIX, PL_QUIC_MAX_PACKET, &plen) != 1)
       break;
     more = i == FLUSH_MAX_PKTS - 1;
     dlen = PL_FRAME_EXT_PREFIX + plen;
@@ -334,11 +354,14 @@ static int flush(qlink *ql, uint64_t now) {
 static void service(qlink *ql) {
   uint64_t now = pl_clock_now_us();
   ql->dirty = 0;
-  if (ql->q) {
-    ql->dirty = flush(ql, now);
-    pl_quic_write_end(ql->q, now);
-    reap(ql, now);
+  for (int i = 0; i < 2; i++) {
+    pl_quic *q = i ? ql->cand : ql->q;
+    if (q) {
+      ql->dirty |= flush(ql, q, now);
+      pl_quic_write_end(q, now);
+    }
   }
+  reap(ql, now);
   arm(ql);
 }
 
@@ -368,9 +391,12 @@ static void kick(pl_agent_quic *aq) {
 
 static void arm(qlink *ql) {
   uint64_t now = pl_clock_now_us(), at = UINT64_MAX;
-  if (ql->q)
-    at = pl_quic_deadline(ql->q);
-  else if (ql->client && ql->link->path.kind != PL_PATH_NONE && ql->retry_at)
+  if (ql->cand)
+    at = pl_quic_deadline(ql->cand);
+  if (ql->q) {
+    uint64_t d = pl_quic_deadline(ql->q);
+    at = d < at ? d : at;
+  } else if (ql->client && ql->link->path.kind != PL_PATH_NONE && ql->retry_at)
     at = ql->retry_at;
   for (pl_agent_quic_waiter *w = ql->waiters; w; w = w->next)
     if (w->deadline_us < at)
@@ -388,6 +414,8 @@ static void on_timer(uv_timer_t *t) {
   uint64_t now = pl_clock_now_us();
   if (ql->q && pl_quic_deadline(ql->q) <= now + 999)
     pl_quic_handle_expiry(ql->q, now);
+  if (ql->cand && pl_quic_deadline(ql->cand) <= now + 999)
+    pl_quic_handle_expiry(ql->cand, now);
   expire_waiters(ql, now);
   if (ql->q == NULL && ql->client && ql->retry_at && now + 999 >= ql->retry_at) {
     ql->retry_at = 0;
@@ -398,8 +426,21 @@ static void on_timer(uv_timer_t *t) {
 
 /* --- pl_quic callbacks ------------------------------------------------------------------- */
 
+static void cb_closed(void *arg, pl_quic *q);
+
 static void cb_established(void *arg, pl_quic *q) {
   qlink *ql = arg;
+  if (q == ql->cand) {
+    /* The client's new connection proved itself: it replaces the old one (whose end its
+     * users hear of; cb_closed ignores it, it is not the link's connection any more). */
+    pl_quic *old = ql->q;
+    ql->q = q;
+    ql->cand = NULL;
+    if (old) {
+      pl_quic_close(old, PL_QUIC_APP_NO_ERROR, "replaced by a new connection", pl_clock_now_us());
+      pl_quic_del(old);
+    }
+  }
   ql->retry_delay = 0;
   ql->detail[0] = '\0';
   ql->auth_failed = 0;
@@ -421,6 +462,11 @@ static void cb_closed(void *arg, pl_quic *q) {
   qlink *ql = arg;
   pl_quic_info info;
   pl_quic_get_info(q, &info);
+  if (q != ql->q) { /* a candidate that failed, or the connection a candidate replaced */
+    pl_log(PL_LOG_INFO, "quic_closed", "pairing=%s peer=%s detail=\"%s\" (not the link's)",
+           ql->link->pairing_id, ql->link->peer_id, info.detail);
+    return;
+  }
   snprintf(ql->detail, sizeof ql->detail, "%s", info.detail);
   ql->auth_failed = info.auth_failed;
   pl_log(PL_LOG_INFO, "quic_closed", "pairing=%s peer=%s detail=\"%s\"", ql->link->pairing_id,
@@ -449,17 +495,30 @@ static void on_frame(void *arg, pl_link *l, const struct sockaddr *from, const u
   qlink *ql = get(aq, l);
   if (ql == NULL)
     return;
-  if (!ql->client && ql->q && pl_quic_is_new_initial(ql->q, pkt, pktlen)) {
-    /* The client began anew (our connection idled out on its side, or it restarted). */
-    pl_quic_close(ql->q, PL_QUIC_APP_NO_ERROR, "replaced by a new connection", pl_clock_now_us());
-    pl_quic_del(ql->q);
-    ql->q = NULL;
+  pl_quic *q = ql->q;
+  if (!ql->client && q && drained(q)) {
+    pl_quic_del(q);
+    ql->q = q = NULL;
   }
-  if (ql->q == NULL) {
+  if (!ql->client && q && !pl_quic_owns(q, pkt, pktlen)) {
+    /* Not for the current connection: the candidate's, or a client Initial that starts
+     * another one (the client began anew: ours idled out on its side, or it restarted). */
+    if (ql->cand && pl_quic_owns(ql->cand, pkt, pktlen)) {
+      q = ql->cand;
+    } else if (pl_quic_is_new_initial(q, pkt, pktlen)) {
+      pl_quic_del(ql->cand); /* an older candidate never finished: this one supersedes it */
+      ql->cand = NULL;
+      if (start_in(ql, &ql->cand, pkt, pktlen) != 0)
+        return;
+      q = ql->cand;
+    }
+  }
+  if (q == NULL) {
     if (ql->client || start(ql, pkt, pktlen) != 0)
       return; /* stray packets of an ended connection, or not an Initial */
+    q = ql->q;
   }
-  pl_quic_recv(ql->q, pkt, pktlen, pl_clock_now_us());
+  pl_quic_recv(q, pkt, pktlen, pl_clock_now_us());
   ql->dirty = 1;
   kick(aq);
 }
@@ -514,7 +573,7 @@ void pl_agent_quic_close(pl_agent *a, const char *why) {
   uint64_t now = pl_clock_now_us();
   for (qlink *ql = aq->head; ql; ql = ql->next)
     if (ql->q && pl_quic_close(ql->q, PL_QUIC_APP_NO_ERROR, why, now) == 0)
-      flush(ql, now);
+      flush(ql, ql->q, now);
   while (aq->head)
     destroy(aq->head, why);
   pl_links_set_ext(&a->links, PL_FRAME_QUIC, NULL, NULL);

@@ -167,8 +167,11 @@ int pl_quic_close(pl_quic *q, uint64_t app_error, const char *reason, uint64_t n
 void pl_quic_get_info(const pl_quic *q, pl_quic_info *info);
 
 /* Whether `pkt` is a client Initial that starts a connection other than q (the peer began
- * anew, e.g. after q idled out on its side): the server glue then replaces q. */
+ * anew, e.g. after q idled out on its side). */
 int pl_quic_is_new_initial(const pl_quic *q, const uint8_t *pkt, size_t len);
+/* Whether `pkt` belongs to q: its Destination Connection ID is one of q's, or (server) the
+ * client's first one. A packet nobody owns is noise, or a new Initial. */
+int pl_quic_owns(const pl_quic *q, const uint8_t *pkt, size_t len);
 
 /* ---- streams ---------------------------------------------------------------------------- */
 

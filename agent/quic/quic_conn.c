@@ -482,24 +482,40 @@ void pl_quic_get_info(const pl_quic *q, pl_quic_info *info) {
   info->bytes_received = q->bytes_received;
 }
 
-int pl_quic_is_new_initial(const pl_quic *q, const uint8_t *pkt, size_t len) {
-  ngtcp2_version_cid vc;
-  if (q->client || len == 0 || !(pkt[0] & 0x80))
-    return 0;
-  if (ngtcp2_pkt_decode_version_cid(&vc, pkt, len, SCID_LEN) != 0 || vc.version == 0)
-    return 0;
-  /* Long header type bits (v1): 0 is Initial. */
-  if (((pkt[0] & 0x30) >> 4) != 0)
-    return 0;
-  if (vc.dcidlen == q->first_dcid.datalen && memcmp(vc.dcid, q->first_dcid.data, vc.dcidlen) == 0)
-    return 0;
+/* The packet's Destination Connection ID; 0, or -1 when it does not decode. */
+static int dcid_of(const uint8_t *pkt, size_t len, ngtcp2_version_cid *vc) {
+  if (len == 0)
+    return -1;
+  return ngtcp2_pkt_decode_version_cid(vc, pkt, len, SCID_LEN) == 0 ? 0 : -1;
+}
+
+static int knows_dcid(const pl_quic *q, const uint8_t *dcid, size_t dcidlen) {
+  if (dcidlen == q->first_dcid.datalen && memcmp(dcid, q->first_dcid.data, dcidlen) == 0)
+    return 1;
   ngtcp2_cid scids[8];
   size_t n = ngtcp2_conn_get_num_scid(q->conn);
-  if (n <= sizeof scids / sizeof scids[0]) {
-    n = ngtcp2_conn_get_scid(q->conn, scids);
-    for (size_t i = 0; i < n; i++)
-      if (scids[i].datalen == vc.dcidlen && memcmp(scids[i].data, vc.dcid, vc.dcidlen) == 0)
-        return 0;
-  }
-  return 1;
+  if (n > sizeof scids / sizeof scids[0])
+    return 1; /* more than we ever ask for: do not guess, let ngtcp2 decide */
+  n = ngtcp2_conn_get_scid(q->conn, scids);
+  for (size_t i = 0; i < n; i++)
+    if (scids[i].datalen == dcidlen && memcmp(scids[i].data, dcid, dcidlen) == 0)
+      return 1;
+  return 0;
+}
+
+int pl_quic_owns(const pl_quic *q, const uint8_t *pkt, size_t len) {
+  ngtcp2_version_cid vc;
+  if (dcid_of(pkt, len, &vc) != 0)
+    return 0;
+  return knows_dcid(q, vc.dcid, vc.dcidlen);
+}
+
+int pl_quic_is_new_initial(const pl_quic *q, const uint8_t *pkt, size_t len) {
+  ngtcp2_version_cid vc;
+  /* A long header (bit 0x80) of type Initial (v1: type bits 0x30 clear). */
+  if (q->client || len == 0 || !(pkt[0] & 0x80) || (pkt[0] & 0x30) != 0)
+    return 0;
+  if (dcid_of(pkt, len, &vc) != 0 || vc.version == 0)
+    return 0;
+  return !knows_dcid(q, vc.dcid, vc.dcidlen);
 }

@@ -4,6 +4,8 @@
 refused on both sides with a clear Send error and event, and a stopping peer heard at once."""
 
 import os
+import socket
+import struct
 import unittest
 
 import grpc
@@ -96,6 +98,37 @@ class ThroughRendezvous(unittest.TestCase):
         self.assertEqual(len(set(seqs)), n)
         got = messages(self.wb, self.ida, n)
         self.assertEqual(got, [p for _, p in sorted(zip(seqs, payloads))])
+
+    def test_forged_initial_does_not_end_the_connection(self):
+        """Anyone who sees a frame knows the pairing ID. A client Initial forged with it (a
+        header ngtcp2_accept takes, a payload no key opens) becomes a candidate beside the
+        working connection, which goes on; the candidate just fails its handshake."""
+        self.wa.wait_for(quic_event(self.idb, True), "alpha's QUIC up")
+        self.wb.wait_for(quic_event(self.ida, True), "beta's QUIC up")
+        sa_peer = self.sa.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).peers[0]
+        server = self.b if sa_peer.quic.client else self.a
+        dcid, scid = os.urandom(16), os.urandom(8)
+        payload = os.urandom(1200)
+        length = len(payload) + 1  # the 1-byte packet number
+        initial = (bytes([0xC0]) + struct.pack(">I", 1) + bytes([len(dcid)]) + dcid +
+                   bytes([len(scid)]) + scid + b"\x00" + struct.pack(">H", 0x4000 | length) +
+                   b"\x00" + payload)
+        frame = b"\x25\x01" + bytes.fromhex(sa_peer.pairing_id) + initial
+        host, port = server.fields["udp"].rsplit(":", 1)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        for _ in range(3):
+            s.sendto(frame, (host, int(port)))
+        # The same connection still carries messages both ways.
+        self.sa.Send(agent_pb2.SendRequest(peer_id=self.idb, delivery=QUIC, data=b"still here"),
+                     timeout=15)
+        self.sb.Send(agent_pb2.SendRequest(peer_id=self.ida, delivery=QUIC, data=b"me too"),
+                     timeout=15)
+        self.assertEqual(messages(self.wb, self.ida, 1), [b"still here"])
+        self.assertEqual(messages(self.wa, self.idb, 1), [b"me too"])
+        for stub in (self.sa, self.sb):
+            self.assertTrue(stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10)
+                            .peers[0].quic.established)
 
     def test_stopping_peer_is_heard(self):
         self.wa.wait_for(quic_event(self.idb, True), "alpha's QUIC up")

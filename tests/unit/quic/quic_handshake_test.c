@@ -120,8 +120,12 @@ static void test_new_initial(void) {
   size_t len;
   CHECK(pl_quic_write(p2.c.q, p2.now, buf, sizeof buf, &len) == 1);
   CHECK(pl_quic_is_new_initial(p.s.q, buf, len));
-  /* The first client's own packets are not new. */
-  CHECK(pl_quic_write(p.c.q, p.now, buf, sizeof buf, &len) >= 0);
+  CHECK(!pl_quic_owns(p.s.q, buf, len));
+  /* The first client's own packets belong to the server's connection and are not new. */
+  CHECK(pl_quic_stream_open(p.c.q, PL_QUIC_STREAM_MESSAGE, 0, &p.c.scb, NULL, &(int64_t){0}) == 0);
+  CHECK(pl_quic_write(p.c.q, p.now, buf, sizeof buf, &len) == 1);
+  CHECK(pl_quic_owns(p.s.q, buf, len));
+  CHECK(!pl_quic_is_new_initial(p.s.q, buf, len));
   CHECK(!pl_quic_is_new_initial(p.c.q, buf, len)); /* a client never replaces */
   h_pair_free(&p);
   h_pair_free(&p2);
