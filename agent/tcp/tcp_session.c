@@ -59,6 +59,7 @@ int pl_tcp_session_init(pl_tcp_session *s, const pl_tcp_session_config *cfg,
   s->handshake_deadline_us = now + handshake_us;
   s->last_recv_us = s->last_send_us = now;
   pl_tcp_decoder_init(&s->dec);
+  s->dec.limit = PL_TCP_CLOSE_MAX; /* until selected: no large records from a stranger */
   if (pl_random_bytes(s->mine.nonce, sizeof s->mine.nonce) != 0)
     return PL_ERR_IO;
   if (cfg) {
@@ -184,6 +185,7 @@ static int on_record(void *arg, uint8_t type, const uint8_t *data, size_t len, s
     if (s->cfg.controlling || s->state != PL_TCP_SESSION_AUTHED)
       return fail(s, PL_ERR_PARSE, "a SELECT out of place");
     s->state = PL_TCP_SESSION_SELECTED;
+    s->dec.limit = 0;
     if (s->cb.on_state)
       s->cb.on_state(s->cb.arg, s->state);
     return 0;
@@ -237,8 +239,10 @@ int pl_tcp_session_select(pl_tcp_session *s, uint64_t now) {
   if (!s->cfg.controlling || s->state != PL_TCP_SESSION_AUTHED)
     return PL_ERR_STATE;
   int rv = emit_record(s, PL_TCP_SELECT, NULL, 0, now);
-  if (rv == 0)
+  if (rv == 0) {
     s->state = PL_TCP_SESSION_SELECTED;
+    s->dec.limit = 0;
+  }
   return rv;
 }
 

@@ -10,6 +10,9 @@
  * is accepted until the peer's AUTH checked. A connection we accepted learns its pairing from
  * the peer's HELLO (the bind callback) and answers with its own HELLO then.
  *
+ * Until a connection is selected, a MSG or BULK record longer than PL_TCP_CLOSE_MAX ends it at
+ * its header (it would fail anyway), so an unauthenticated peer cannot make us buffer much.
+ *
  * Several connections can complete for one pairing (one per candidate pair); the controlling
  * side picks the first that authenticated and says so with SELECT, and only a selected
  * connection carries MSG, ACK and BULK. Both sides send PING when they have been quiet for

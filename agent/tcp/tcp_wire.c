@@ -111,8 +111,10 @@ void pl_tcp_decoder_free(pl_tcp_decoder *d) {
   pl_tcp_decoder_init(d);
 }
 
-/* Whether a record of `type` may have `len` payload bytes. */
-static int length_allowed(uint8_t type, uint32_t len) {
+/* Whether a record of `type` may have `len` payload bytes now. */
+static int length_allowed(const pl_tcp_decoder *d, uint8_t type, uint32_t len) {
+  if ((type == PL_TCP_MSG || type == PL_TCP_BULK) && d->limit && len > d->limit)
+    return 0;
   switch (type) {
   case PL_TCP_HELLO: return len == PL_TCP_HELLO_LEN;
   case PL_TCP_AUTH: return len == PL_TCP_AUTH_LEN;
@@ -128,7 +130,7 @@ static int length_allowed(uint8_t type, uint32_t len) {
 
 static int start_record(pl_tcp_decoder *d, const uint8_t *h) {
   uint32_t len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
-  if (!length_allowed(h[0], len)) {
+  if (!length_allowed(d, h[0], len)) {
     d->failed = 1;
     return PL_ERR_PARSE;
   }

@@ -83,6 +83,9 @@ typedef struct pl_tcp_decoder {
   uint8_t *buf;    /* assembles a record that arrives in pieces */
   size_t cap;
   int failed; /* a parse error was returned: the stream cannot be resynchronised */
+  /* The largest MSG or BULK payload accepted now (0: PL_TCP_MAX_RECORD). A session keeps it
+   * small until the peer is authenticated, so nobody makes it buffer megabytes first. */
+  size_t limit;
 } pl_tcp_decoder;
 
 void pl_tcp_decoder_init(pl_tcp_decoder *d);

@@ -266,6 +266,11 @@ static void test_before_auth(void) {
   memset(buf + 5, 0, 32);
   CHECK_RV(feed(buf, 37, why, sizeof why), PL_ERR_AUTH);
   CHECK_STR_CONTAINS(why, "AUTH before HELLO");
+  /* A stranger's large record ends the connection at its header, before any of it is kept. */
+  pl_tcp_header(buf, PL_TCP_MSG, PL_TCP_MAX_RECORD);
+  CHECK_RV(feed(buf, 5, why, sizeof why), PL_ERR_PARSE);
+  pl_tcp_header(buf, PL_TCP_BULK, PL_TCP_CLOSE_MAX + 1);
+  CHECK_RV(feed(buf, 5, why, sizeof why), PL_ERR_PARSE);
   memcpy(buf, "GET / HTTP/1.1\r\n\r\n", 18); /* not our protocol */
   CHECK_RV(feed(buf, 18, why, sizeof why), PL_ERR_PARSE);
   CHECK_STR_CONTAINS(why, "not a peerlink TCP stream");

@@ -176,6 +176,23 @@ static void test_lengths(void) {
   pl_tcp_decoder_free(&d);
 }
 
+static void test_limit(void) {
+  uint8_t h[PL_TCP_HEADER_LEN];
+  pl_tcp_decoder d;
+  sink s = {0};
+  pl_tcp_decoder_init(&d);
+  d.limit = 100;
+  pl_tcp_header(h, PL_TCP_MSG, 100);
+  CHECK_RV(pl_tcp_decode(&d, h, sizeof h, record, &s), 0); /* up to the limit */
+  pl_tcp_decoder_free(&d);
+  pl_tcp_decoder_init(&d);
+  d.limit = 100;
+  pl_tcp_header(h, PL_TCP_BULK, 101);
+  CHECK_RV(pl_tcp_decode(&d, h, sizeof h, record, &s), PL_ERR_PARSE);
+  CHECK(d.buf == NULL); /* refused at the header: nothing kept */
+  pl_tcp_decoder_free(&d);
+}
+
 static void test_callback_stops(void) {
   static uint8_t stream[2048];
   sink s = {0};
@@ -245,6 +262,7 @@ int main(void) {
   test_splits();
   test_zero_copy();
   test_lengths();
+  test_limit();
   test_callback_stops();
   test_hello();
   test_auth_known_answer();
