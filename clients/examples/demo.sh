@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: a rendezvous and two agents on loopback, registered with each other; prints how to
-# reach them. Ctrl-C stops everything cleanly.
+# make demo: a rendezvous, two agents and a bridge for each on loopback; the agents pair, trade a
+# datagram and run a short benchmark; prints the two UI addresses and how to reach everything.
+# Ctrl-C stops everything cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$PWD/bin
@@ -74,9 +75,45 @@ fi
 kill "$watcher" 2>/dev/null || true
 exec {events}<&-
 echo
+echo "== a 2-second UDP benchmark, alice -> bob (the summary carries bob's own numbers)"
+"$buf" curl --protocol grpc --http2-prior-knowledge --timeout 30s \
+  -d "{\"peerId\":\"$b_id\",\"transport\":\"BENCHMARK_TRANSPORT_UDP\",\"durationMs\":2000,\"intervalMs\":500}" \
+  "http://$a/peerlink.v1.Agent/Benchmark" >"$run/bench.json" ||
+  echo "demo: the benchmark failed: $(tail -3 "$run/bench.json")" >&2
+/usr/bin/python3 - "$run/bench.json" <<'PY' || true
+import json, sys
+text = open(sys.argv[1]).read()
+dec, i, reports = json.JSONDecoder(), 0, []
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    obj, i = dec.raw_decode(text, i)
+    reports.append(obj.get("report", {}))
+for r in reports:
+    mbps = lambda k: float(r.get(k, 0)) / 1e6
+    tag = "summary " if r.get("final") else "interval"
+    print("  %s %6s ms  sent %7.1f Mbit/s  received %7.1f Mbit/s  lost %s  jitter %.0f us" % (
+        tag, r.get("elapsedMs", "0"), mbps("senderBps"), mbps("receiverBps"), r.get("lost", "0"),
+        float(r.get("jitterUs", 0))))
+PY
+
+echo
+echo "== a bridge for each agent (the browser UI)"
+ui=$PWD/clients/web/dist
+ab_line=$(start bridge-a "$bin/peerlink-bridge" --listen 127.0.0.1:0 --agent "$a" --ui "$ui")
+bb_line=$(start bridge-b "$bin/peerlink-bridge" --listen 127.0.0.1:0 --agent "$b" --ui "$ui")
+a_url=$(field url "$ab_line")
+b_url=$(field url "$bb_line")
+echo "$ab_line"; echo "$bb_line"
+echo
 echo "== alice ($a)"; "$bin/peerlinkctl" --agent "$a" status
 echo; echo "== bob's peers"; "$bin/peerlinkctl" --agent "$b" peers
 cat <<EOT
+
+Open the UI:  alice  $a_url
+              bob    $b_url
 
 Both agents are registered with the rendezvous at $rdv. Try:
   $bin/peerlinkctl --agent $a status
@@ -86,8 +123,6 @@ Both agents are registered with the rendezvous at $rdv. Try:
   $buf curl --protocol grpc --http2-prior-knowledge -d '{}' http://$a/peerlink.v1.Agent/GetStatus
   grpcurl -plaintext $a list        (if you have grpcurl)
 
-Not built yet (see the issues): reliable messages, the QUIC tunnel, file transfer, benchmarks,
-the browser UI and its bridge.
 Press Ctrl-C to stop.
 EOT
 wait "${pids[@]}" || true
