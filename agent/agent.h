@@ -11,6 +11,7 @@
 
 #include "agent/connect_wait.h"
 #include "agent/events.h"
+#include "agent/files/inbox.h"
 #include "agent/identity/identity.h"
 #include "agent/link.h"
 #include "agent/quic/quic.h"
@@ -64,6 +65,7 @@ typedef struct pl_agent {
   pl_links links;             /* one per peer (link_glue.c wires them in) */
   struct pl_agent_quic *quic; /* the QUIC tunnels, one per link (quic_glue.c); NULL: none */
   struct pl_quic_chat *quic_chat; /* Send over QUIC_STREAM (quic_chat.c) */
+  pl_files_inbox files;           /* files peers send us (api_files.c) */
   pl_connect_waiters waiters; /* Connect calls waiting for a path */
   uint64_t datagrams_sent;
   int closing; /* stopping: no more events */
@@ -168,6 +170,14 @@ int pl_agent_quic_wait(pl_agent *a, pl_link *l, uint64_t timeout_ms, pl_agent_qu
                        void *arg, pl_agent_quic_waiter **pw);
 /* Forgets a wait whose ready has not run (its owner is going away). */
 void pl_agent_quic_wait_cancel(pl_agent *a, pl_agent_quic_waiter *w);
+
+/* api_files.c: SendFile (one transfer per call over the peer's QUIC connection, agent/files)
+ * and FileReceived events for the files peers send into `dir` (NULL: they are refused). init
+ * after pl_agent_links_init (it takes the FILE streams); close after pl_agent_links_close. */
+void pl_agent_files_init(pl_agent *a, const char *dir);
+void pl_agent_files_close(pl_agent *a, const char *why);
+void pl_api_send_file(pl_rpc_call *call, const ProtobufCMessage *msg, void *data);
+void pl_api_send_file_done(pl_rpc_call *call, int cancelled, void *data);
 
 /* api_files.c: SendFile (one transfer per call over the peer's QUIC connection, agent/files)
  * and FileReceived events for the files peers send into `dir` (NULL: they are refused). init

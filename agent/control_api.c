@@ -359,14 +359,6 @@ static void send_done(pl_rpc_call *call, int cancelled, void *data) {
     w->cancel(w);
 }
 
-static void send_file(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
-  const Peerlink__V1__SendFileRequest *req = (const Peerlink__V1__SendFileRequest *)msg;
-  (void)data;
-  if (check_peer_id(call, req->peer_id) == 0)
-    pl_rpc_call_finish(call, PL_RPC_UNIMPLEMENTED,
-                       "SendFile is not built yet: it needs the QUIC tunnel first");
-}
-
 #define METHOD(n, k, req, resp, fn, done)                                                          \
   {                                                                                                \
     .name = n, .kind = k, .request = &peerlink__v1__##req##__descriptor,                           \
@@ -384,8 +376,8 @@ static const pl_rpc_method agent_methods[] = {
     METHOD("Send", PL_RPC_UNARY, send_request, send_response, send_message, send_done),
     METHOD("Benchmark", PL_RPC_SERVER_STREAMING, benchmark_request, benchmark_response,
            pl_api_benchmark, pl_api_benchmark_done),
-    METHOD("SendFile", PL_RPC_SERVER_STREAMING, send_file_request, send_file_response, send_file,
-           NULL),
+    METHOD("SendFile", PL_RPC_SERVER_STREAMING, send_file_request, send_file_response,
+           pl_api_send_file, pl_api_send_file_done),
 };
 
 void pl_agent_service_init(pl_agent *agent) {

@@ -2,6 +2,7 @@
 unit tests that compile the same files against a fake control/rpc."""
 
 AGENT_GLUE_SRCS = [
+    "api_files.c",
     "api_bench.c",
     "bench_glue.c",
     "bench_quic.c",
@@ -53,6 +54,9 @@ AGENT_GLUE_DEPS = [
     "//agent:link",
     "//agent:stun_client",
     "//agent:transport",
+    "//agent/files:inbox",
+    "//agent/files:send",
+    "//agent/files:wire",
     "//agent/identity",
     "//agent/punch",
     "//agent/quic",

@@ -81,7 +81,8 @@ void pl_agent_links_init(pl_agent *a) {
 void pl_agent_links_close(pl_agent *a, const char *why) {
   a->closing = 1;
   pl_agent_bench_close(a); /* first: its ABORTs go out on the links */
-  pl_agent_quic_close(a, why); /* so do the QUIC connections' CONNECTION_CLOSEs */
+  /* So do the QUIC connections' CONNECTION_CLOSEs. */
+  pl_agent_quic_close(a, why);
   pl_agent_quic_chat_close(a);
   pl_links_close_all(&a->links, why);
   pl_connect_fail(&a->waiters, NULL, PL_RPC_UNAVAILABLE, why);

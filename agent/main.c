@@ -22,12 +22,14 @@
 typedef struct options {
   char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun, *tcp_port;
   uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms, bench_chunk;
+  char *files_dir;
   int verbose;
 } options;
 
 typedef struct app {
   pl_agent agent;
   pl_signals signals;
+  char files_dir[4096];
 } app;
 
 static const char usage_head[] =
@@ -53,6 +55,7 @@ static void on_stop(void *arg) {
   pl_log(PL_LOG_INFO, "stopping", "grace_ms=%d", SHUTDOWN_GRACE_MS);
   /* First, while the transport and the Register stream still carry each link's CLOSE. */
   pl_agent_links_close(a, "agent stopping");
+  pl_agent_files_close(a, "agent stopping"); /* after the links: peers hear "agent stopping" */
   pl_agent_tcp_close(a);
   pl_agent_stun_close(a);
   if (a->reg.target)
@@ -109,6 +112,13 @@ static int start(app *p, options *o) {
   if (rv != 0) {
     fprintf(stderr, "peerlink-agent: --state-dir %s: cannot load or create the identity: %s\n",
             o->state_dir, pl_strerror(rv));
+    return 1;
+  }
+  char why[160];
+  snprintf(p->files_dir, sizeof p->files_dir, "%s%s", o->files_dir ? o->files_dir : o->state_dir,
+           o->files_dir ? "" : "/files");
+  if (pl_files_dir_prepare(p->files_dir, why, sizeof why) != 0) {
+    fprintf(stderr, "peerlink-agent: --files-dir %s: %s\n", p->files_dir, why);
     return 1;
   }
   struct sockaddr_storage udp;
@@ -168,6 +178,7 @@ static int start(app *p, options *o) {
   a->links.relay_after_us = o->relay_after_ms * 1000;
   a->bench_chunk = (uint32_t)o->bench_chunk;
   pl_agent_links_init(a);
+  pl_agent_files_init(a, p->files_dir);
   pl_agent_stun_init(a);
 
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
@@ -200,6 +211,8 @@ int main(int argc, char **argv) {
        "the data UDP socket's address (port 0 picks a free port)", 0, 0, 0},
       {"state-dir", "PEERLINK_STATE_DIR", PL_FLAG_STRING, &o.state_dir, "./peerlink-state",
        "directory for the identity (key.der, cert.der); created on first start", 0, 0, 0},
+      {"files-dir", "PEERLINK_FILES_DIR", PL_FLAG_STRING, &o.files_dir, NULL,
+       "where files from peers are stored (created 0700); default: <state-dir>/files", 0, 0, 0},
       {"name", "PEERLINK_NAME", PL_FLAG_STRING, &o.name, hostname,
        "human-readable agent name shown to peers", 0, 0, 0},
       {"token", "PEERLINK_TOKEN", PL_FLAG_STRING, &o.token, NULL,
