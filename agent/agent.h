@@ -179,14 +179,6 @@ void pl_agent_files_close(pl_agent *a, const char *why);
 void pl_api_send_file(pl_rpc_call *call, const ProtobufCMessage *msg, void *data);
 void pl_api_send_file_done(pl_rpc_call *call, int cancelled, void *data);
 
-/* api_files.c: SendFile (one transfer per call over the peer's QUIC connection, agent/files)
- * and FileReceived events for the files peers send into `dir` (NULL: they are refused). init
- * after pl_agent_links_init (it takes the FILE streams); close after pl_agent_links_close. */
-void pl_agent_files_init(pl_agent *a, const char *dir);
-void pl_agent_files_close(pl_agent *a, const char *why);
-void pl_api_send_file(pl_rpc_call *call, const ProtobufCMessage *msg, void *data);
-void pl_api_send_file_done(pl_rpc_call *call, int cancelled, void *data);
-
 /* quic_chat.c: Send with DELIVERY_QUIC_STREAM (length-prefixed messages on one MESSAGE stream
  * per direction; the call ends when the peer acknowledged the message) and MessageReceived for
  * what arrives. Waiting Sends use pl_send_wait. */
