@@ -62,10 +62,12 @@ typedef struct pl_agent {
   struct pl_agent_bench *bench; /* benchmarks running here, both roles (bench_glue.c) */
   uint32_t bench_chunk;         /* --bench-chunk-size: the default datagram or chunk size */
 
-  pl_links links;             /* one per peer (link_glue.c wires them in) */
-  struct pl_agent_quic *quic; /* the QUIC tunnels, one per link (quic_glue.c); NULL: none */
-  struct pl_quic_chat *quic_chat; /* Send over QUIC_STREAM (quic_chat.c) */
-  pl_files_inbox files;           /* files peers send us (api_files.c) */
+  pl_links links; /* one per peer (link_glue.c wires them in) */
+  /* The QUIC tunnels, one per link (quic_glue.c; NULL: none), and Send over QUIC_STREAM
+   * (quic_chat.c). */
+  struct pl_agent_quic *quic;
+  struct pl_quic_chat *quic_chat;
+  pl_files_inbox files;       /* files peers send us (api_files.c) */
   pl_connect_waiters waiters; /* Connect calls waiting for a path */
   uint64_t datagrams_sent;
   int closing; /* stopping: no more events */
@@ -146,8 +148,7 @@ typedef int (*pl_agent_quic_open_fn)(void *arg, pl_link *l, pl_quic *q, int64_t 
 /* The link's connection is established (q, code PL_RPC_OK), or it cannot be (q NULL, a status
  * and why: UNAUTHENTICATED for a certificate refused either way, FAILED_PRECONDITION without a
  * path, DEADLINE_EXCEEDED, UNAVAILABLE when it closed or the link did). */
-typedef void (*pl_agent_quic_ready_fn)(void *arg, pl_quic *q, pl_rpc_status code,
-                                       const char *why);
+typedef void (*pl_agent_quic_ready_fn)(void *arg, pl_quic *q, pl_rpc_status code, const char *why);
 /* Returns 0, PL_ERR_NOMEM, PL_ERR_CRYPTO (our identity does not make a TLS context). */
 int pl_agent_quic_init(pl_agent *a);
 /* Stopping: every connection says CONNECTION_CLOSE (while the paths still carry it) and ends;
