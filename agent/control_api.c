@@ -116,14 +116,26 @@ static void watch_events_done(pl_rpc_call *call, int cancelled, void *data) {
   pl_events_remove(&a->events, call);
 }
 
+/* Pages in ID order; the token is the last ID listed (agentlist_page.c says why). */
 static void list_peers(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_agent *a = data;
+  const Peerlink__V1__ListPeersRequest *req = (const Peerlink__V1__ListPeersRequest *)msg;
   Peerlink__V1__ListPeersResponse resp = PEERLINK__V1__LIST_PEERS_RESPONSE__INIT;
-  (void)msg;
-  if (pl_agentlist_snapshot(&a->peers, a->ident.id, &resp.peers, &resp.n_peers) != 0) {
+  size_t size = req->page_size <= 0 ? 100 : req->page_size > 1000 ? 1000 : (size_t)req->page_size;
+  int more;
+  if (req->page_size < 0 || (req->page_token[0] && !pl_hex_is_lower(req->page_token, 32))) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "%s",
+                       req->page_size < 0 ? "page_size: must not be negative"
+                                          : "page_token: not a token ListPeers gave");
+    return;
+  }
+  if (pl_agentlist_page(&a->peers, a->ident.id, req->page_token, size, &resp.peers, &resp.n_peers,
+                        &more) != 0) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "agent out of memory");
     return;
   }
+  resp.next_page_token = more ? resp.peers[resp.n_peers - 1]->id : "";
+  resp.total_size = a->peers.count - (pl_agentlist_find(&a->peers, a->ident.id) != NULL);
   reply(call, &resp.base);
   free(resp.peers);
 }
@@ -242,11 +254,8 @@ static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
                          a->reg.detail);
       return;
     }
-    if (pl_agentlist_find(&a->peers, req->peer_id) == NULL) {
-      pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: no agent %s is registered",
-                         req->peer_id);
-      return;
-    }
+    /* Not checked against the peer list: an agent sees only its network, watched and paired
+     * peers, and the rendezvous answers an unknown ID with a PairError (NOT_FOUND). */
     int rv = pl_registration_pair(&a->reg, req->peer_id);
     if (rv != 0) {
       pair_failed(a, call, rv);

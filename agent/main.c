@@ -14,6 +14,7 @@
 #include "control/common/err.h"
 #include "control/common/flags.h"
 #include "control/common/log.h"
+#include "control/common/netname.h"
 #include "control/common/signals.h"
 #include "peerlink/descriptor_set.h"
 
@@ -22,7 +23,7 @@
 typedef struct options {
   char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun, *tcp_port;
   uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms, bench_chunk;
-  char *files_dir;
+  char *files_dir, *network, *watch;
   int verbose;
 } options;
 
@@ -183,6 +184,7 @@ static int start(app *p, options *o) {
 
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
   snprintf(a->reg.detail, sizeof a->reg.detail, "no --rendezvous configured");
+  a->reg.network = o->network;
   if (o->rendezvous && pl_agent_registration_start(a, o->rendezvous, o->rendezvous_token) != 0) {
     fprintf(stderr, "peerlink-agent: --rendezvous %s: cannot start registering\n", o->rendezvous);
     return 1;
@@ -220,6 +222,13 @@ int main(int argc, char **argv) {
        0},
       {"rendezvous-token", "PEERLINK_RENDEZVOUS_TOKEN", PL_FLAG_STRING, &o.rendezvous_token, NULL,
        "bearer token to present to the rendezvous", 0, 0, 0},
+      {"network", "PEERLINK_NETWORK", PL_FLAG_STRING, &o.network, "",
+       "network to register in: agents of one network see each other (peer list, events, "
+       "--auto-pair); empty: see only watched and paired peers (up to 64 of A-Z a-z 0-9 . _ : -)",
+       0, 0, 0},
+      {"watch", "PEERLINK_WATCH", PL_FLAG_STRING, &o.watch, NULL,
+       "comma-separated agent IDs to follow whatever their network (joins, updates, departures)", 0,
+       0, 0},
       {"stun", "PEERLINK_STUN", PL_FLAG_STRING, &o.stun, NULL,
        "STUN servers, IP:PORT[,IP:PORT...] (two addresses also measure the NAT's mapping "
        "behaviour); default: the rendezvous's own responders",
@@ -267,6 +276,15 @@ int main(int argc, char **argv) {
   }
   if (*o.name == '\0' || strlen(o.name) > 64) {
     fprintf(stderr, "peerlink-agent: --name: must be 1..64 bytes\n");
+    return 2;
+  }
+  if (!pl_netname_valid(o.network)) {
+    fprintf(stderr, "peerlink-agent: --network: at most %d of A-Z a-z 0-9 . _ : -\n",
+            PL_NETNAME_MAX);
+    return 2;
+  }
+  if (pl_registration_set_watch(&p.agent.reg, o.watch, err, sizeof err) != 0) {
+    fprintf(stderr, "peerlink-agent: %s\n", err);
     return 2;
   }
   pl_log_init("agent", o.verbose ? PL_LOG_DEBUG : PL_LOG_INFO);

@@ -6,6 +6,7 @@
 
 #include "agent/version.h"
 #include "control/common/err.h"
+#include "control/common/hex.h"
 #include "control/common/log.h"
 
 static void attempt(pl_registration *reg);
@@ -63,6 +64,7 @@ static void send_hello(pl_registration *reg, const uint8_t *challenge, size_t ch
   hello.candidates = reg->candidates;
   hello.n_candidates = reg->n_candidates;
   hello.nat_behavior = reg->nat_behavior;
+  hello.network = (char *)(reg->network ? reg->network : "");
   if (challenge) {
     /* The layout (rendezvous.proto, Hello.signature) lives in agent/identity. */
     int rv = pl_identity_sign_register(reg->ident, challenge, challengelen, sig, &siglen);
@@ -84,6 +86,59 @@ static void send_hello(pl_registration *reg, const uint8_t *challenge, size_t ch
     restart(reg, "hello", rv);
 }
 
+/* WatchPeers with every --watch ID. Returns 0, or the send's error (the stream restarts: the
+ * agent would miss the changes it asked for). */
+static int send_watch(pl_registration *reg) {
+  Peerlink__V1__WatchPeers w = PEERLINK__V1__WATCH_PEERS__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  char *ids[PL_REGISTRATION_WATCH_MAX];
+  if (reg->n_watch == 0)
+    return 0;
+  for (size_t i = 0; i < reg->n_watch; i++)
+    ids[i] = reg->watch[i];
+  w.peer_ids = ids;
+  w.n_peer_ids = reg->n_watch;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_WATCH;
+  req.watch = &w;
+  int rv = pl_rpc_client_call_send(reg->call, &req.base);
+  if (rv != 0)
+    restart(reg, "watch", rv);
+  return rv;
+}
+
+int pl_registration_set_watch(pl_registration *reg, const char *list, char *err, size_t errlen) {
+  reg->n_watch = 0;
+  for (const char *p = list; p && *p;) {
+    size_t len = strcspn(p, ",");
+    char id[33];
+    if (len != 32) {
+      snprintf(err, errlen, "--watch: \"%.*s\" is not an agent ID (32 hex characters)",
+               (int)(len > 40 ? 40 : len), p);
+      return PL_ERR_INVALID;
+    }
+    for (size_t i = 0; i < 32; i++)
+      id[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] - 'A' + 'a' : p[i]);
+    id[32] = '\0';
+    if (!pl_hex_is_lower(id, 32)) {
+      snprintf(err, errlen, "--watch: \"%s\" is not an agent ID (32 hex characters)", id);
+      return PL_ERR_INVALID;
+    }
+    size_t k = 0;
+    while (k < reg->n_watch && strcmp(reg->watch[k], id) != 0)
+      k++;
+    if (k == reg->n_watch) {
+      if (reg->n_watch == PL_REGISTRATION_WATCH_MAX) {
+        snprintf(err, errlen, "--watch: at most %d IDs", PL_REGISTRATION_WATCH_MAX);
+        return PL_ERR_TOO_BIG;
+      }
+      memcpy(reg->watch[reg->n_watch++], id, sizeof id);
+    }
+    p += len;
+    p += *p == ',';
+  }
+  return 0;
+}
+
 static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
   pl_registration *reg = arg;
   const Peerlink__V1__RegisterResponse *resp = (const Peerlink__V1__RegisterResponse *)msg;
@@ -101,6 +156,9 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
     pl_log(PL_LOG_INFO, "registered", "rendezvous=%s attempts=%llu udp_port=%u", reg->target,
            (unsigned long long)reg->attempts, resp->registered->udp_port);
     reg->stun_tcp_port = resp->registered->stun_tcp_port;
+    /* Watches belong to the stream: every registration asks again. */
+    if (send_watch(reg) != 0)
+      break; /* the stream restarts */
     if (reg->candidates_pending) {
       reg->candidates_pending = 0;
       if (pl_registration_update_candidates(reg) != 0)

@@ -21,6 +21,8 @@
 #define PL_REGISTRATION_BACKOFF_MIN_MS 200
 #define PL_REGISTRATION_BACKOFF_MAX_MS 5000
 #define PL_REGISTRATION_STOP_GRACE_MS 500
+/* IDs --watch may name: the rendezvous lets one stream watch this many. */
+#define PL_REGISTRATION_WATCH_MAX 256
 
 typedef struct pl_registration_callbacks {
   /* The state changed; detail says why (e.g. the status that ended the stream). */
@@ -44,8 +46,11 @@ typedef struct pl_registration {
   uv_loop_t *loop;
   const pl_identity *ident;
   const char *name;
-  const char *target;                   /* rendezvous HOST:PORT */
-  const char *token;                    /* may be NULL */
+  const char *target;                        /* rendezvous HOST:PORT */
+  const char *token;                         /* may be NULL */
+  const char *network;                       /* Hello.network: whom it sees (NULL or "": none) */
+  char watch[PL_REGISTRATION_WATCH_MAX][33]; /* IDs watched on every registration (--watch) */
+  size_t n_watch;
   Peerlink__V1__Candidate **candidates; /* borrowed from the agent */
   size_t n_candidates;
   Peerlink__V1__NatBehavior nat_behavior;
@@ -68,6 +73,10 @@ typedef struct pl_registration {
   void *stopped_arg;
 } pl_registration;
 
+/* Sets the IDs to watch from a comma-separated list (--watch; either case, stored lowercase;
+ * repeats dropped). Call before pl_registration_start. Returns 0, or PL_ERR_INVALID /
+ * PL_ERR_TOO_BIG with a message for people in err. */
+int pl_registration_set_watch(pl_registration *reg, const char *list, char *err, size_t errlen);
 /* Starts registering (the first attempt runs at once). Returns 0 or PL_ERR_*. */
 int pl_registration_start(pl_registration *reg, uv_loop_t *loop);
 /* Sends the agent's current candidates and NAT behaviour (after a STUN change). Returns 0,

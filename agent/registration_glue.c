@@ -93,9 +93,20 @@ static void on_offer(void *arg, const Peerlink__V1__Offer *offer) {
     pl_agent_tcp_offer(a, offer);
 }
 
+/* The agent asks for peers it may not see (no network, not watched), so "no such agent" is
+ * the rendezvous's answer to give, and Connect turns it into NOT_FOUND. */
 static void on_pair_error(void *arg, const Peerlink__V1__PairError *err) {
   pl_agent *a = arg;
-  pl_connect_fail(&a->waiters, err->peer_id, PL_RPC_FAILED_PRECONDITION, err->message);
+  pl_rpc_status code = PL_RPC_FAILED_PRECONDITION;
+  switch (err->reason) {
+  case PEERLINK__V1__PAIR_ERROR__REASON__REASON_UNKNOWN_PEER: code = PL_RPC_NOT_FOUND; break;
+  case PEERLINK__V1__PAIR_ERROR__REASON__REASON_SELF: code = PL_RPC_INVALID_ARGUMENT; break;
+  case PEERLINK__V1__PAIR_ERROR__REASON__REASON_INTERNAL: code = PL_RPC_UNAVAILABLE; break;
+  default: break;
+  }
+  pl_log(PL_LOG_INFO, "pair_refused", "peer=%s reason=%d message=\"%s\"", err->peer_id,
+         (int)err->reason, err->message);
+  pl_connect_fail(&a->waiters, err->peer_id, code, err->message);
 }
 
 static void on_relay(void *arg, const char *pairing_id, const uint8_t *data, size_t len) {

@@ -36,10 +36,10 @@ call() { # call ADDR METHOD JSON
 start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0 --udp 127.0.0.1:0
 rdv=$(field grpc "$line")
 start alpha "$bin/peerlink-agent" --name alpha --control 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --state-dir "$work/alpha" --rendezvous "$rdv"
+  --state-dir "$work/alpha" --rendezvous "$rdv" --network ci
 a=$(field control "$line") a_id=$(field id "$line")
 start beta "$bin/peerlink-agent" --name beta --control 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --state-dir "$work/beta" --rendezvous "$rdv"
+  --state-dir "$work/beta" --rendezvous "$rdv" --network ci
 b=$(field control "$line") b_id=$(field id "$line")
 
 # Wait until alpha knows beta (its event stream replays current state, then follows changes).

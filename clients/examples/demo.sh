@@ -40,9 +40,9 @@ rdv_line=$(start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0 --ud
   --udp-alt 127.0.0.1:0)
 rdv=$(field grpc "$rdv_line")
 a_line=$(start agent-a "$bin/peerlink-agent" --name alice --control 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --state-dir "$run/alice" --rendezvous "$rdv")
+  --state-dir "$run/alice" --rendezvous "$rdv" --network demo)
 b_line=$(start agent-b "$bin/peerlink-agent" --name bob --control 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --state-dir "$run/bob" --rendezvous "$rdv")
+  --state-dir "$run/bob" --rendezvous "$rdv" --network demo)
 a=$(field control "$a_line")
 b=$(field control "$b_line")
 echo "$rdv_line"; echo "$a_line"; echo "$b_line"

@@ -40,4 +40,10 @@ void pl_agentlist_remove(pl_agentlist *list, pl_agentlist_entry *entry);
 int pl_agentlist_snapshot(const pl_agentlist *list, const char *except_id,
                           Peerlink__V1__AgentInfo ***pinfos, size_t *pn);
 
+/* One page of the list in ID order: up to `size` records (borrowed, as a snapshot's) whose ID
+ * sorts after `after` (NULL or "": from the first), skipping `except_id` (may be NULL). *pmore
+ * is set when records follow the page. Caller frees the array. Returns 0, PL_ERR_NOMEM. */
+int pl_agentlist_page(const pl_agentlist *list, const char *except_id, const char *after,
+                      size_t size, Peerlink__V1__AgentInfo ***pinfos, size_t *pn, int *pmore);
+
 #endif

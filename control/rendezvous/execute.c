@@ -43,14 +43,14 @@ static void deliver(pl_rdv_service *svc, pl_rdv__stream *st, Peerlink__V1__Regis
 /* Fills the Offer of a new pairing (and the relay endpoint it names). 0: the peer is gone. */
 static int fill_offer(pl_rdv_service *svc, pl_rdv_action *a, Peerlink__V1__Offer *offer,
                       Peerlink__V1__Endpoint *relay) {
-  if (a->peer->entry == NULL)
+  if (a->peer->info == NULL)
     return 0;
   if (a->controlling)
     pl_log(PL_LOG_INFO, "paired", "pairing=%s controlling=%s controlled=%s by=%s pairings=%zu",
            a->pairing_id, a->to->member.id, a->peer->member.id, a->automatic ? "auto" : "request",
            svc->registry.pairings.count);
   offer->pairing_id = a->pairing_id;
-  offer->peer = a->peer->entry->info;
+  offer->peer = a->peer->info;
   offer->peer_public_key.data = a->peer->public_key;
   offer->peer_public_key.len = a->peer->public_key_len;
   offer->pairing_secret.data = a->secret;
@@ -86,9 +86,9 @@ static void run(pl_rdv_service *svc, pl_rdv_action *a) {
   Peerlink__V1__PairError pe = PEERLINK__V1__PAIR_ERROR__INIT;
   switch (a->kind) {
   case PL_RDV_ACT_REGISTERED:
-    if (a->to->entry == NULL)
+    if (a->to->info == NULL)
       return;
-    reg.self = a->to->entry->info;
+    reg.self = a->to->info;
     reg.udp_port = svc->udp_port;
     reg.udp_alt_port = svc->udp_alt_port;
     reg.stun_tcp_port = svc->stun_tcp_port;
@@ -111,6 +111,7 @@ static void run(pl_rdv_service *svc, pl_rdv_action *a) {
     pl_log(PL_LOG_INFO, "pair_refused", "agent=%s reason=%s", a->to->member.id, a->why);
     pe.peer_id = (char *)a->peer_id;
     pe.message = a->message;
+    pe.reason = a->reason;
     resp.msg_case = PEERLINK__V1__REGISTER_RESPONSE__MSG_PAIR_ERROR;
     resp.pair_error = &pe;
     break;
@@ -130,19 +131,18 @@ void pl_rdv__execute(pl_rdv_service *svc) {
       run(svc, &acts->v[i]);
     if (acts->lost)
       pl_log(PL_LOG_ERROR, "registry_actions_lost",
-             "reason=\"out of memory\" agents=%zu (some views may be stale)",
-             svc->registry.list.count);
+             "reason=\"out of memory\" agents=%zu (some views may be stale)", svc->registry.count);
     if (acts->autopair_failed)
-      pl_log(PL_LOG_WARN, "auto_pair_failed", "agents=%zu", svc->registry.list.count);
+      pl_log(PL_LOG_WARN, "auto_pair_failed", "agents=%zu", svc->registry.count);
     pl_rdv_actions_clear(acts);
     pl_rdv__stream *st = svc->overflowed;
     if (st == NULL)
       return;
     svc->overflowed = st->next_overflowed;
     st->next_overflowed = NULL;
-    if (st->agent.entry)
+    if (st->agent.info)
       pl_log(PL_LOG_INFO, "unregistered", "agent=%s name=\"%s\" agents=%zu reason=overflow",
-             st->agent.entry->info->id, st->agent.entry->info->name, svc->registry.list.count - 1);
+             st->agent.info->id, st->agent.info->name, svc->registry.count - 1);
     pl_rdv_registry_leave(&svc->registry, &st->agent, pl_clock_unix_ms(), acts);
   }
 }

@@ -31,6 +31,8 @@ typedef struct pl_rdv__stream {
 void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello);
 void pl_rdv__candidates(pl_rdv__stream *st, const Peerlink__V1__CandidatesUpdate *upd);
 void pl_rdv__pair(pl_rdv__stream *st, const Peerlink__V1__PairRequest *req);
+/* WatchPeers (watch = 1) or UnwatchPeers (0); a bad request ends the stream. */
+void pl_rdv__watch(pl_rdv__stream *st, char *const *ids, size_t n, int watch);
 /* Takes the agent out of the registry (others get LEFT) and ends its pairings. Idempotent. */
 void pl_rdv__unregister(pl_rdv__stream *st);
 /* Unregisters, then ends the stream with `code` and a message. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "control/common/err.h"
@@ -24,7 +25,7 @@
 typedef struct options {
   char *listen, *udp, *udp_alt, *http, *token, *stun_tcp;
   uint64_t max_message, stats_interval;
-  int auto_pair, verbose;
+  int auto_pair, broadcast, verbose;
 } options;
 
 typedef struct app {
@@ -54,7 +55,7 @@ static void log_stats(app *a, int always) {
   a->logged = a->rendezvous.stats;
   pl_rdv_relay_stats_format(&a->rendezvous.stats, line, sizeof line);
   pl_log(PL_LOG_INFO, "relay_stats", "%s agents=%zu pairings=%zu", line,
-         a->rendezvous.registry.list.count, a->rendezvous.registry.pairings.count);
+         a->rendezvous.registry.count, a->rendezvous.registry.pairings.count);
 }
 
 static void on_stats_timer(uv_timer_t *t) {
@@ -65,7 +66,7 @@ static void on_server_down(void *arg) {
   app *a = arg;
   a->server = NULL;
   log_stats(a, 1);
-  pl_log(PL_LOG_INFO, "stopped", "agents=%zu", a->rendezvous.registry.list.count);
+  pl_log(PL_LOG_INFO, "stopped", "agents=%zu", a->rendezvous.registry.count);
 }
 
 static void on_stop(void *arg) {
@@ -125,6 +126,20 @@ static int start_stun_tcp(app *a, const char *flag, char *err, size_t errlen) {
   return 0;
 }
 
+/* Each agent holds one TCP connection: lift the soft descriptor limit to the hard one (as
+ * nginx's worker_rlimit_nofile or Go's runtime do), so a large fleet is bounded by what the
+ * operator allowed (ulimit -Hn), not by the 1024 a login shell starts with. */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+    return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+    pl_log(PL_LOG_DEBUG, "fd_limit", "was=%llu now=%llu", (unsigned long long)was,
+           (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv) {
   options o = {0};
   const pl_flag flags[] = {
@@ -141,7 +156,12 @@ int main(int argc, char **argv) {
        "default: the --udp address and port, on TCP)",
        0, 0, 0},
       {"auto-pair", "PEERLINK_AUTO_PAIR", PL_FLAG_BOOL, &o.auto_pair, NULL,
-       "pair free agents as soon as two have registered their public UDP endpoints, oldest first",
+       "pair free agents of one network as soon as two have registered their public UDP "
+       "endpoints, oldest first",
+       0, 0, 0},
+      {"broadcast", "PEERLINK_BROADCAST", PL_FLAG_BOOL, &o.broadcast, NULL,
+       "every agent sees every other (each join is sent to all: for small fleets); default: an "
+       "agent sees its network, the agents it watches and those it is paired with",
        0, 0, 0},
       {"stats-interval", "PEERLINK_STATS_INTERVAL", PL_FLAG_MILLIS, &o.stats_interval, "60s",
        "how often to log the STUN and relay counters when they changed (0: only at exit)", 0, 0, 0},
@@ -176,6 +196,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   a.rendezvous.registry.auto_pair = o.auto_pair;
+  a.rendezvous.registry.broadcast = o.broadcast;
+  raise_fd_limit();
   pl_rpc_server_config cfg = {
       .listen = o.listen,
       .token = o.token,

@@ -22,11 +22,11 @@ static const char *strip_scheme(const char *peer) {
 
 void pl_rdv__unregister(pl_rdv__stream *st) {
   pl_rdv_service *svc = st->svc;
-  const pl_agentlist_entry *entry = st->agent.entry;
-  if (entry == NULL)
+  const Peerlink__V1__AgentInfo *info = st->agent.info;
+  if (info == NULL)
     return;
-  pl_log(PL_LOG_INFO, "unregistered", "agent=%s name=\"%s\" agents=%zu", entry->info->id,
-         entry->info->name, svc->registry.list.count - 1);
+  pl_log(PL_LOG_INFO, "unregistered", "agent=%s name=\"%s\" agents=%zu", info->id, info->name,
+         svc->registry.count - 1);
   pl_rdv_registry_leave(&svc->registry, &st->agent, pl_clock_unix_ms(), &svc->actions);
   pl_rdv__execute(svc);
 }
@@ -74,17 +74,22 @@ static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
   info.cert_fingerprint = hello->cert_fingerprint;
   info.version = hello->version;
   info.nat_behavior = hello->nat_behavior;
-  /* Its first answer is the whole view, one message per agent: the stream's queue gets room for
-   * that on top of the usual limit, so only a reader that falls behind later is cut off. */
-  pl_rpc_call_set_send_limit(st->call,
-                             pl_rpc_call_send_limit(st->call) + svc->registry.list.count + 1);
-  int rv = pl_rdv_registry_join(&svc->registry, &st->agent, &info, hello->public_key.data,
-                                hello->public_key.len, pl_clock_unix_ms(), &svc->actions);
+  int rv = pl_rdv_registry_join(&svc->registry, &st->agent, &info, hello->network,
+                                hello->public_key.data, hello->public_key.len, pl_clock_unix_ms(),
+                                &svc->actions);
   if (rv == 0) {
-    const Peerlink__V1__AgentInfo *self = st->agent.entry->info;
-    pl_log(PL_LOG_INFO, "registered", "agent=%s name=\"%s\" from=%s candidates=%zu agents=%zu",
-           self->id, self->name, self->observed_address, self->n_candidates,
-           svc->registry.list.count);
+    const Peerlink__V1__AgentInfo *self = st->agent.info;
+    /* Its first answer is its whole view, one message per agent it sees: the stream's queue
+     * gets room for that on top of the usual limit, so only a reader that falls behind later
+     * is cut off. */
+    size_t mine = 0;
+    for (size_t i = 0; i < svc->actions.n; i++)
+      mine += svc->actions.v[i].to == &st->agent;
+    pl_rpc_call_set_send_limit(st->call, pl_rpc_call_send_limit(st->call) + mine);
+    pl_log(PL_LOG_INFO, "registered",
+           "agent=%s name=\"%s\" network=\"%s\" from=%s candidates=%zu agents=%zu", self->id,
+           self->name, pl_rdv_registry_network(&st->agent), self->observed_address,
+           self->n_candidates, svc->registry.count);
   }
   /* Also on failure: a registration this one replaced has been ended. */
   pl_rdv__execute(svc);
@@ -96,6 +101,11 @@ void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
   char err[256];
   if (pl_rdv_hello_validate(hello, err, sizeof err) != 0) {
     pl_rdv__fail(st, PL_RPC_INVALID_ARGUMENT, "%s", err);
+    return;
+  }
+  if (!pl_rdv_network_valid(hello->network)) {
+    pl_rdv__fail(st, PL_RPC_INVALID_ARGUMENT,
+                 "hello.network: at most %d characters of A-Z a-z 0-9 . _ : -", PL_RDV_NETWORK_MAX);
     return;
   }
   if (!pl_rdv_hello_is_signed(hello)) {
@@ -142,4 +152,25 @@ void pl_rdv__pair(pl_rdv__stream *st, const Peerlink__V1__PairRequest *req) {
   pl_rdv_service *svc = st->svc;
   pl_rdv_registry_pair(&svc->registry, &st->agent, req->peer_id, pl_clock_unix_ms(), &svc->actions);
   pl_rdv__execute(svc);
+}
+
+/* Watch and unwatch share their checks: every ID well-formed, or nothing happens. */
+void pl_rdv__watch(pl_rdv__stream *st, char *const *ids, size_t n, int watch) {
+  pl_rdv_service *svc = st->svc;
+  const char *field = watch ? "watch" : "unwatch";
+  size_t bad = 0;
+  int rv = watch ? pl_rdv_registry_watch(&svc->registry, &st->agent, ids, n, &svc->actions, &bad)
+                 : pl_rdv_registry_unwatch(&svc->registry, &st->agent, ids, n, &svc->actions, &bad);
+  pl_rdv__execute(svc);
+  if (rv == PL_ERR_INVALID)
+    pl_rdv__fail(st, PL_RPC_INVALID_ARGUMENT,
+                 "%s.peer_ids[%zu]: 32 lowercase hex characters expected", field, bad);
+  else if (rv == PL_ERR_FULL)
+    pl_rdv__fail(st, PL_RPC_RESOURCE_EXHAUSTED, "%s.peer_ids: a stream may watch at most %d agents",
+                 field, PL_RDV_WATCH_MAX);
+  else if (rv != 0)
+    pl_rdv__fail(st, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
+  else
+    pl_log(PL_LOG_DEBUG, field, "agent=%s ids=%zu watching=%zu", st->agent.member.id, n,
+           st->agent.n_watching);
 }

@@ -1,23 +1,17 @@
-/* The registry's decisions. Memory for an input's actions is reserved before anything changes,
- * so an input either happens with every notification it owes, or (out of memory) not at all;
- * only a departure cannot be refused, and marks the list `lost` if it could not record it. */
-#include "control/rendezvous/registry.h"
-
+/* The registry's membership: joins, updates, departures, replacement. Memory for an input's
+ * actions is reserved before anything changes, so an input either happens with every
+ * notification it owes, or (out of memory) not at all; only a departure cannot be refused, and
+ * marks the list `lost` if it could not record it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/common/agentlist.h"
 #include "control/common/err.h"
-#include "control/common/hex.h"
+#include "control/common/netname.h"
+#include "control/rendezvous/registry_int.h"
 
-/* The most actions one input can add, given the number of registered agents `n`: a replaced
- * registration's END, LEFTs and PAIRING_ENDEDs, REGISTERED and two JOINEDs per agent, and at
- * most one offer per agent from --auto-pair. */
-static size_t worst_case(size_t n) {
-  return 4 * n + PL_RDV_PAIRING_MAX_PER_AGENT + 8;
-}
-
-static int reserve(pl_rdv_actions *out, size_t more) {
+int pl_rdv_registry__reserve(pl_rdv_actions *out, size_t more) {
   if (out->cap - out->n >= more)
     return 0;
   size_t cap = out->cap ? out->cap : 16;
@@ -31,8 +25,9 @@ static int reserve(pl_rdv_actions *out, size_t more) {
   return 0;
 }
 
-static pl_rdv_action *push(pl_rdv_actions *out, pl_rdv_action_kind kind, pl_rdv_agent *to) {
-  if (reserve(out, 1) != 0) {
+pl_rdv_action *pl_rdv_registry__push(pl_rdv_actions *out, pl_rdv_action_kind kind,
+                                     pl_rdv_agent *to) {
+  if (pl_rdv_registry__reserve(out, 1) != 0) {
     out->lost = 1;
     return NULL;
   }
@@ -43,23 +38,14 @@ static pl_rdv_action *push(pl_rdv_actions *out, pl_rdv_action_kind kind, pl_rdv_
   return a;
 }
 
-static void push_change(pl_rdv_actions *out, pl_rdv_agent *to,
-                        Peerlink__V1__RegistryChange__Kind change,
-                        const Peerlink__V1__AgentInfo *about) {
-  pl_rdv_action *a = push(out, PL_RDV_ACT_CHANGE, to);
+void pl_rdv_registry__change(pl_rdv_actions *out, pl_rdv_agent *to,
+                             Peerlink__V1__RegistryChange__Kind change,
+                             const Peerlink__V1__AgentInfo *about) {
+  pl_rdv_action *a = pl_rdv_registry__push(out, PL_RDV_ACT_CHANGE, to);
   if (a) {
     a->change = change;
     a->about = about;
   }
-}
-
-/* Tells every registered agent except `about` that `about` changed. */
-static void broadcast(pl_rdv_registry *r, const pl_agentlist_entry *about,
-                      const Peerlink__V1__AgentInfo *info,
-                      Peerlink__V1__RegistryChange__Kind change, pl_rdv_actions *out) {
-  for (pl_agentlist_entry *e = r->list.head; e; e = e->next)
-    if (e != about)
-      push_change(out, e->data, change, info);
 }
 
 void pl_rdv_actions_init(pl_rdv_actions *out) {
@@ -85,15 +71,46 @@ void pl_rdv_actions_free(pl_rdv_actions *out) {
   memset(out, 0, sizeof *out);
 }
 
+static size_t *all_slot(void *item) {
+  return &((pl_rdv_agent *)item)->slot[0];
+}
+
 int pl_rdv_registry_init(pl_rdv_registry *r, pl_random_fn random) {
+  uint64_t seed[2] = {0, 0};
   memset(r, 0, sizeof *r);
-  pl_agentlist_init(&r->list);
-  return pl_rdv_pairings_init(&r->pairings, random);
+  /* Without randomness the hash seed and the token check are guessable, nothing worse. */
+  if (random)
+    (void)random(seed, sizeof seed);
+  r->token_key = seed[1];
+  pl_rdv_seqlist_init(&r->all, all_slot);
+  if (pl_rdv_idmap_init(&r->by_id, seed[0]) != 0)
+    goto fail_by_id;
+  if (pl_rdv_idmap_init(&r->groups, seed[0] ^ 0x9e3779b97f4a7c15u) != 0)
+    goto fail_groups;
+  if (pl_rdv_idmap_init(&r->watches, seed[0] ^ 0xc2b2ae3d27d4eb4fu) != 0)
+    goto fail_watches;
+  if (pl_rdv_pairings_init(&r->pairings, random) != 0)
+    goto fail_pairings;
+  return 0;
+
+fail_pairings:
+  pl_rdv_idmap_free(&r->watches);
+fail_watches:
+  pl_rdv_idmap_free(&r->groups);
+fail_groups:
+  pl_rdv_idmap_free(&r->by_id);
+fail_by_id:
+  return PL_ERR_NOMEM;
 }
 
 void pl_rdv_registry_free(pl_rdv_registry *r) {
   pl_rdv_pairings_free(&r->pairings);
-  pl_agentlist_free(&r->list);
+  pl_rdv_registry__free_watches(r);
+  pl_rdv_registry__free_groups(r);
+  pl_rdv_idmap_free(&r->watches);
+  pl_rdv_idmap_free(&r->groups);
+  pl_rdv_idmap_free(&r->by_id);
+  pl_rdv_seqlist_free(&r->all);
 }
 
 void pl_rdv_agent_init(pl_rdv_agent *a, void *stream) {
@@ -105,119 +122,23 @@ void pl_rdv_agent_release(pl_rdv_agent *a) {
   free(a->public_key);
   a->public_key = NULL;
   a->public_key_len = 0;
+  free(a->watching);
+  a->watching = NULL;
+  a->n_watching = a->cap_watching = 0;
 }
 
 pl_rdv_agent *pl_rdv_registry_find(const pl_rdv_registry *r, const char *id) {
-  pl_agentlist_entry *e = pl_agentlist_find(&r->list, id);
-  return e ? e->data : NULL;
+  pl_rdv_idmap_node *n = pl_rdv_idmap_find(&r->by_id, id);
+  return n ? (pl_rdv_agent *)((char *)n - offsetof(pl_rdv_agent, node)) : NULL;
 }
 
-/* ---- Pairing ------------------------------------------------------------------------------ */
-
-static void push_offer(pl_rdv_actions *out, const pl_rdv_pairing *p, int side, int automatic,
-                       int64_t start) {
-  pl_rdv_action *a = push(out, PL_RDV_ACT_OFFER, p->side[side].member->owner);
-  if (a == NULL)
-    return;
-  a->peer = p->side[1 - side].member->owner;
-  memcpy(a->pairing_id, p->id_hex, sizeof a->pairing_id);
-  memcpy(a->secret, p->secret, sizeof a->secret);
-  a->controlling = side == 0;
-  a->start_unix_ms = start;
-  a->automatic = automatic;
+const char *pl_rdv_registry_network(const pl_rdv_agent *a) {
+  return a->net ? a->net->name : "";
 }
 
-/* Makes a pairing and offers it to both sides, controlling side first. */
-static int make_pairing(pl_rdv_registry *r, pl_rdv_agent *a, pl_rdv_agent *b, int automatic,
-                        int64_t now, pl_rdv_actions *out) {
-  pl_rdv_pairing *p;
-  if (reserve(out, 2) != 0)
-    return PL_ERR_NOMEM;
-  int rc = pl_rdv_pairings_create(&r->pairings, &a->member, &b->member, &p);
-  if (rc != 0)
-    return rc;
-  int64_t start = now + PL_RDV_OFFER_START_DELAY_MS;
-  push_offer(out, p, 0, automatic, start);
-  push_offer(out, p, 1, automatic, start);
-  return 0;
+int pl_rdv_network_valid(const char *name) {
+  return pl_netname_valid(name);
 }
-
-/* The PAIR_ERROR for `to`; the caller writes its message. NULL when out of memory. */
-static pl_rdv_action *pair_error(pl_rdv_actions *out, pl_rdv_agent *to, const char *peer_id,
-                                 const char *why) {
-  pl_rdv_action *a = push(out, PL_RDV_ACT_PAIR_ERROR, to);
-  if (a) {
-    a->peer_id = peer_id;
-    a->why = why;
-  }
-  return a;
-}
-
-int pl_rdv_registry_pair(pl_rdv_registry *r, pl_rdv_agent *a, const char *peer_id,
-                         int64_t now_unix_ms, pl_rdv_actions *out) {
-  pl_rdv_action *e;
-  if (a->entry == NULL)
-    return PL_ERR_STATE;
-  if (strcmp(peer_id, a->member.id) == 0) {
-    if ((e = pair_error(out, a, peer_id, "self")))
-      snprintf(e->message, sizeof e->message, "pair.peer_id: an agent cannot pair with itself");
-    return 0;
-  }
-  pl_rdv_agent *b = pl_rdv_registry_find(r, peer_id);
-  if (b == NULL) {
-    if ((e = pair_error(out, a, peer_id, "unknown_peer")))
-      snprintf(e->message, sizeof e->message, "pair.peer_id: agent \"%.40s\" is not registered",
-               peer_id);
-    return 0;
-  }
-  int rc = make_pairing(r, a, b, 0, now_unix_ms, out);
-  if (rc == PL_ERR_STATE && (e = pair_error(out, a, peer_id, "busy")))
-    snprintf(e->message, sizeof e->message, "busy: one side already has %d pairings",
-             PL_RDV_PAIRING_MAX_PER_AGENT);
-  else if (rc != 0 && rc != PL_ERR_STATE && (e = pair_error(out, a, peer_id, "error")))
-    snprintf(e->message, sizeof e->message, "rendezvous cannot make a pairing: %s",
-             pl_strerror(rc));
-  return 0;
-}
-
-static int has_server_reflexive(const Peerlink__V1__AgentInfo *info) {
-  for (size_t i = 0; i < info->n_candidates; i++) {
-    const Peerlink__V1__Candidate *c = info->candidates[i];
-    if (c->kind == PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE &&
-        c->transport != PEERLINK__V1__TRANSPORT__TRANSPORT_TCP)
-      return 1;
-  }
-  return 0;
-}
-
-/* As the Python prototype did: an agent is ready once it registered its public UDP endpoint. */
-static int autopair_ready(const pl_agentlist_entry *e) {
-  const pl_rdv_agent *ag = e->data;
-  return ag->member.n_pairings == 0 && has_server_reflexive(e->info);
-}
-
-void pl_rdv_registry_autopair(pl_rdv_registry *r, int64_t now_unix_ms, pl_rdv_actions *out) {
-  if (!r->auto_pair)
-    return;
-  for (;;) {
-    pl_agentlist_entry *a = r->list.head, *b;
-    while (a && !autopair_ready(a))
-      a = a->next;
-    if (a == NULL)
-      return;
-    for (b = a->next; b && !autopair_ready(b); b = b->next) {
-    }
-    if (b == NULL)
-      return;
-    /* Fresh agents with no pairings: only memory or the random source can stop this. */
-    if (make_pairing(r, a->data, b->data, 1, now_unix_ms, out) != 0) {
-      out->autopair_failed = 1;
-      return;
-    }
-  }
-}
-
-/* ---- Membership --------------------------------------------------------------------------- */
 
 /* Keeps `info` for the LEFT changes that refer to it; NULL when out of memory. */
 static const Peerlink__V1__AgentInfo *keep_departed(pl_rdv_actions *out,
@@ -237,85 +158,144 @@ static const Peerlink__V1__AgentInfo *keep_departed(pl_rdv_actions *out,
   return copy;
 }
 
-void pl_rdv_registry_leave(pl_rdv_registry *r, pl_rdv_agent *a, int64_t now_unix_ms,
-                           pl_rdv_actions *out) {
-  pl_agentlist_entry *entry = a->entry;
-  if (entry == NULL)
-    return;
-  if (reserve(out, worst_case(r->list.count)) != 0)
-    out->lost = 1;
-  const Peerlink__V1__AgentInfo *kept = keep_departed(out, entry->info);
-  if (kept)
-    broadcast(r, entry, kept, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT, out);
-  else
-    out->lost = 1;
+/* Ends `a`'s pairings; its partners are returned in `freed` (at most
+ * PL_RDV_PAIRING_MAX_PER_AGENT) for --auto-pair. */
+static size_t end_pairings(pl_rdv_registry *r, pl_rdv_agent *a, pl_rdv_actions *out,
+                           pl_rdv_agent **freed) {
+  size_t n = 0;
   while (a->member.pairings) {
     pl_rdv_pairing *p = a->member.pairings;
     pl_rdv_pairing_member *other = p->side[1 - pl_rdv_pairing_side_of(p, &a->member)].member;
-    pl_rdv_action *act = push(out, PL_RDV_ACT_PAIRING_ENDED, a);
+    pl_rdv_action *act = pl_rdv_registry__push(out, PL_RDV_ACT_PAIRING_ENDED, a);
     if (act) {
       act->peer = other ? other->owner : NULL;
       memcpy(act->pairing_id, p->id_hex, sizeof act->pairing_id);
     }
     pl_rdv_pairings_delete(&r->pairings, p);
+    if (other && n < PL_RDV_PAIRING_MAX_PER_AGENT)
+      freed[n++] = other->owner;
   }
-  pl_agentlist_remove(&r->list, entry);
-  a->entry = NULL;
+  return n;
+}
+
+void pl_rdv_registry_leave(pl_rdv_registry *r, pl_rdv_agent *a, int64_t now_unix_ms,
+                           pl_rdv_actions *out) {
+  pl_rdv_agent *freed[PL_RDV_PAIRING_MAX_PER_AGENT];
+  if (a->info == NULL)
+    return;
+  if (pl_rdv_registry__reserve(out, pl_rdv_registry__viewers_max(r, a->net, a->member.id) +
+                                        4 * PL_RDV_PAIRING_MAX_PER_AGENT + 8) != 0)
+    out->lost = 1;
+  /* Everyone who saw it is told, pairing partners included, before the pairings go. */
+  const Peerlink__V1__AgentInfo *kept = keep_departed(out, a->info);
+  if (kept)
+    pl_rdv_registry__notify(r, a, kept, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT, out);
+  else
+    out->lost = 1;
+  size_t n_freed = end_pairings(r, a, out, freed);
+  pl_rdv_registry__drop_watches(r, a);
+  pl_rdv_idmap_remove(&r->by_id, &a->node);
+  pl_rdv_seqlist_remove(&r->all, a->slot[0]);
+  pl_rdv_seqlist_remove(&a->net->members, a->slot[1]);
+  pl_agentlist_free_info(a->info);
+  a->info = NULL;
+  r->count--;
+  pl_rdv_registry__ready_refresh(r, a); /* not registered: out of the queue */
+  pl_rdv_registry__group_put(r, a->net);
+  a->net = NULL;
   /* Its partners are free again. */
-  pl_rdv_registry_autopair(r, now_unix_ms, out);
+  for (size_t i = 0; i < n_freed; i++) {
+    pl_rdv_registry__ready_refresh(r, freed[i]);
+    pl_rdv_registry__autopair_group(r, freed[i]->net, now_unix_ms, out);
+  }
+}
+
+/* The same agent registering again (say its old TCP connection is not dead yet) replaces the
+ * old stream: the newest registration is the live one. Only a signed Hello gets here, so only
+ * the key's holder can push a registration out. */
+static void replace_older(pl_rdv_registry *r, const char *id, int64_t now, pl_rdv_actions *out) {
+  pl_rdv_agent *old = pl_rdv_registry_find(r, id);
+  if (old == NULL)
+    return;
+  pl_rdv_action *end = pl_rdv_registry__push(out, PL_RDV_ACT_END, old);
+  if (end) {
+    end->end = PL_RDV_END_REPLACED;
+    snprintf(end->message, sizeof end->message, "replaced by a newer registration of agent %s", id);
+  }
+  pl_rdv_registry_leave(r, old, now, out);
+}
+
+/* Everything a join needs that can fail, before anything changes: the record's copy, the
+ * network and room in the lists. */
+static int prepare(pl_rdv_registry *r, const Peerlink__V1__AgentInfo *info, const char *network,
+                   int64_t now, Peerlink__V1__AgentInfo **pcopy, pl_rdv_group **pg) {
+  Peerlink__V1__AgentInfo tmp = *info;
+  tmp.registered_unix_ms = now;
+  if (pl_agentlist_copy_info(pcopy, &tmp) != 0)
+    return PL_ERR_NOMEM;
+  if (pl_rdv_registry__group_get(r, network, pg) != 0)
+    goto fail_group;
+  if (pl_rdv_seqlist_reserve(&r->all) != 0 || pl_rdv_seqlist_reserve(&(*pg)->members) != 0)
+    goto fail_room;
+  return 0;
+
+fail_room:
+  pl_rdv_registry__group_put(r, *pg);
+fail_group:
+  pl_agentlist_free_info(*pcopy);
+  return PL_ERR_NOMEM;
 }
 
 int pl_rdv_registry_join(pl_rdv_registry *r, pl_rdv_agent *a, const Peerlink__V1__AgentInfo *info,
-                         const uint8_t *public_key, size_t public_key_len, int64_t now_unix_ms,
-                         pl_rdv_actions *out) {
-  if (a->entry != NULL)
-    return PL_ERR_STATE;
+                         const char *network, const uint8_t *public_key, size_t public_key_len,
+                         int64_t now_unix_ms, pl_rdv_actions *out) {
   pl_rdv_pairing_member member;
-  if (pl_rdv_pairing_member_init(&member, a, info->id) != 0)
+  Peerlink__V1__AgentInfo *copy;
+  pl_rdv_group *g;
+  if (a->info != NULL)
+    return PL_ERR_STATE;
+  if (network == NULL)
+    network = "";
+  if (pl_rdv_pairing_member_init(&member, a, info->id) != 0 || !pl_rdv_network_valid(network))
     return PL_ERR_INVALID;
   uint8_t *key = malloc(public_key_len ? public_key_len : 1);
-  if (key == NULL || reserve(out, worst_case(r->list.count + 1)) != 0) {
-    free(key);
+  if (key == NULL)
     return PL_ERR_NOMEM;
-  }
   memcpy(key, public_key, public_key_len);
 
-  /* The same agent registering again (say its old TCP connection is not dead yet) replaces the
-   * old stream: the newest registration is the live one. Only a signed Hello gets here, so only
-   * the key's holder can push a registration out. */
-  pl_rdv_agent *old = pl_rdv_registry_find(r, info->id);
-  if (old != NULL) {
-    pl_rdv_action *end = push(out, PL_RDV_ACT_END, old);
-    if (end) {
-      end->end = PL_RDV_END_REPLACED;
-      snprintf(end->message, sizeof end->message, "replaced by a newer registration of agent %s",
-               info->id);
-    }
-    pl_rdv_registry_leave(r, old, now_unix_ms, out);
-  }
-
-  Peerlink__V1__AgentInfo copy = *info;
-  copy.registered_unix_ms = now_unix_ms;
-  pl_agentlist_entry *entry;
-  if (pl_agentlist_put(&r->list, &copy, &entry) != 0) {
+  replace_older(r, info->id, now_unix_ms, out);
+  if (prepare(r, info, network, now_unix_ms, &copy, &g) != 0) {
     free(key);
     return PL_ERR_NOMEM;
   }
+  /* REGISTERED, its view and everyone's news of it, and at most a few auto-pairings. */
+  size_t need = 1 + 2 * pl_rdv_registry__viewers_max(r, g, info->id) + 4 * g->n_ready + 8;
+  if (pl_rdv_registry__reserve(out, need) != 0) {
+    pl_agentlist_free_info(copy);
+    pl_rdv_registry__group_put(r, g);
+    free(key);
+    return PL_ERR_NOMEM;
+  }
+
   pl_rdv_agent_release(a);
   a->public_key = key;
   a->public_key_len = public_key_len;
   a->member = member;
-  entry->data = a;
-  a->entry = entry;
+  a->info = copy;
+  a->seq = ++r->next_seq;
+  a->net = g;
+  pl_rdv_idmap_insert(&r->by_id, &a->node, a->member.id);
+  pl_rdv_seqlist_append(&r->all, a->seq, a);
+  pl_rdv_seqlist_append(&g->members, a->seq, a);
+  r->count++;
 
-  push(out, PL_RDV_ACT_REGISTERED, a);
-  /* The newcomer learns who is already here from the same stream that later tells it about
-   * changes, so its view never needs polling. */
-  for (pl_agentlist_entry *e = r->list.head; e; e = e->next)
-    if (e != entry)
-      push_change(out, a, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED, e->info);
-  broadcast(r, entry, entry->info, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED, out);
-  pl_rdv_registry_autopair(r, now_unix_ms, out);
+  pl_rdv_registry__push(out, PL_RDV_ACT_REGISTERED, a);
+  /* The newcomer learns who it sees from the same stream that later tells it about changes,
+   * so its view never needs polling. */
+  pl_rdv_registry__initial_view(r, a, out);
+  pl_rdv_registry__notify(r, a, a->info, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED, out);
+  pl_rdv_registry__ready_refresh(r, a);
+  pl_rdv_registry__autopair_group(r, g, now_unix_ms, out);
   return 0;
 }
 
@@ -323,18 +303,22 @@ int pl_rdv_registry_update(pl_rdv_registry *r, pl_rdv_agent *a,
                            Peerlink__V1__Candidate *const *candidates, size_t n_candidates,
                            Peerlink__V1__NatBehavior nat_behavior, int64_t now_unix_ms,
                            pl_rdv_actions *out) {
-  if (a->entry == NULL)
+  Peerlink__V1__AgentInfo *copy;
+  if (a->info == NULL)
     return PL_ERR_STATE;
-  if (reserve(out, worst_case(r->list.count)) != 0)
+  if (pl_rdv_registry__reserve(out, pl_rdv_registry__viewers_max(r, a->net, a->member.id) +
+                                        4 * a->net->n_ready + 8) != 0)
     return PL_ERR_NOMEM;
-  Peerlink__V1__AgentInfo info = *a->entry->info;
+  Peerlink__V1__AgentInfo info = *a->info;
   info.n_candidates = n_candidates;
   info.candidates = (Peerlink__V1__Candidate **)candidates;
   info.nat_behavior = nat_behavior;
-  /* Replaces the record in place: same position, same data pointer. */
-  if (pl_agentlist_put(&r->list, &info, NULL) != 0)
+  if (pl_agentlist_copy_info(&copy, &info) != 0)
     return PL_ERR_NOMEM;
-  broadcast(r, a->entry, a->entry->info, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED, out);
-  pl_rdv_registry_autopair(r, now_unix_ms, out);
+  pl_agentlist_free_info(a->info);
+  a->info = copy;
+  pl_rdv_registry__notify(r, a, a->info, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED, out);
+  pl_rdv_registry__ready_refresh(r, a);
+  pl_rdv_registry__autopair_group(r, a->net, now_unix_ms, out);
   return 0;
 }

@@ -1,4 +1,4 @@
-/* peerlink.v1.Rendezvous: the method table, Register's message dispatch and ListAgents. */
+/* peerlink.v1.Rendezvous: the method table, Register's message dispatch and ListAgents' pages. */
 #include "control/rendezvous/service.h"
 
 #include <stdlib.h>
@@ -33,7 +33,7 @@ static void register_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, 
   }
   if (st->finished)
     return;
-  if (st->agent.entry == NULL) {
+  if (st->agent.info == NULL) {
     if (req->msg_case != PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO) {
       pl_rdv__fail(st, PL_RPC_FAILED_PRECONDITION,
                    "the first message on a Register stream must be hello");
@@ -51,9 +51,15 @@ static void register_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, 
     break;
   case PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR: pl_rdv__pair(st, req->pair); break;
   case PEERLINK__V1__REGISTER_REQUEST__MSG_RELAY: pl_rdv__relay_from_stream(st, req->relay); break;
+  case PEERLINK__V1__REGISTER_REQUEST__MSG_WATCH:
+    pl_rdv__watch(st, req->watch->peer_ids, req->watch->n_peer_ids, 1);
+    break;
+  case PEERLINK__V1__REGISTER_REQUEST__MSG_UNWATCH:
+    pl_rdv__watch(st, req->unwatch->peer_ids, req->unwatch->n_peer_ids, 0);
+    break;
   default:
     pl_rdv__fail(st, PL_RPC_INVALID_ARGUMENT,
-                 "msg: one of hello, candidates, pair or relay must be set");
+                 "msg: one of hello, candidates, pair, relay, watch or unwatch must be set");
     break;
   }
 }
@@ -81,14 +87,31 @@ static void register_on_done(pl_rpc_call *call, int cancelled, void *data) {
   free(st);
 }
 
+/* One page of the registry (registry_list.c has the token's format). */
 static void list_agents_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_rdv_service *svc = data;
+  const Peerlink__V1__ListAgentsRequest *req = (const Peerlink__V1__ListAgentsRequest *)msg;
   Peerlink__V1__ListAgentsResponse resp = PEERLINK__V1__LIST_AGENTS_RESPONSE__INIT;
-  (void)msg;
-  if (pl_agentlist_snapshot(&svc->registry.list, NULL, &resp.agents, &resp.n_agents) != 0) {
+  char next[PL_RDV_TOKEN_LEN + 1];
+  size_t total;
+  if (req->page_size < 0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "page_size: must not be negative");
+    return;
+  }
+  int rv = pl_rdv_registry_list(&svc->registry, req->network, req->page_token,
+                                (size_t)req->page_size, &resp.agents, &resp.n_agents, next, &total);
+  if (rv == PL_ERR_INVALID) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "page_token: not a token this rendezvous gave (it may have restarted); "
+                       "list again from an empty token");
+    return;
+  }
+  if (rv != 0) {
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
     return;
   }
+  resp.next_page_token = next;
+  resp.total_size = total;
   pl_rpc_call_reply(call, &resp.base);
   free(resp.agents);
 }

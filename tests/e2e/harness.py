@@ -76,11 +76,13 @@ def start_rendezvous(port=0, extra=()):
                  "--listen", "127.0.0.1:%d" % port] + list(extra), "rendezvous")
 
 
-def start_agent(name, rendezvous=None, state_dir=None, extra=()):
+def start_agent(name, rendezvous=None, state_dir=None, extra=(), network="e2e"):
+    """An agent; with a rendezvous it registers in `network` (agents see each other only when
+    they share one, watch or pair; "" for none)."""
     argv = [runfile("agent/peerlink-agent"), "--control", "127.0.0.1:0",
             "--udp", "127.0.0.1:0", "--name", name,
             "--state-dir", state_dir or os.path.join(tmpdir(), name)]
     if rendezvous:
-        argv += ["--rendezvous", rendezvous]
+        argv += ["--rendezvous", rendezvous, "--network", network]
     return Proc(argv + list(extra), "agent-" + name)
 

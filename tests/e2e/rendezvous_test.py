@@ -168,9 +168,10 @@ class Identity:
 class Agent:
     """One Register stream: requests from a queue, responses read on a thread."""
 
-    def __init__(self, target, name, ident=None, candidates=()):
+    def __init__(self, target, name, ident=None, candidates=(), network="e2e"):
         self.ident = ident or Identity()
         self.name = name
+        self.network = network  # one for all, so they see each other
         self.candidates = list(candidates)
         self.channel = grpc.insecure_channel(target)
         self.out = queue.Queue()
@@ -202,7 +203,7 @@ class Agent:
         return rdv.Hello(id=self.ident.id, name=self.name, public_key=self.ident.spki,
                          cert_fingerprint=hashlib.sha256(b"cert " + self.ident.spki).hexdigest(),
                          version="test", candidates=self.candidates, challenge=challenge,
-                         signature=signature)
+                         signature=signature, network=self.network)
 
     def next(self, what, deadline=DEADLINE):
         try:

@@ -238,6 +238,7 @@ class Agent:
             ["--udp", "0.0.0.0:0"],
             ["--rendezvous", "%s:%d" % (netlab.RDV_IP, servers.RDV_GRPC_PORT)],
             ["--rendezvous-token", servers.LAB_TOKEN],
+            ["--network", "lab"],  # the lab's agents see each other
             ["--state-dir", state],
             ["--name", name],
             ["--stun", "%s:%d,%s:%d" % (netlab.RDV_IP, servers.RDV_UDP_PORT,

@@ -24,6 +24,8 @@ async function startAgent(name, rdv) {
     path.join(TMP, name),
     "--rendezvous",
     rdv,
+    "--network",
+    "ui",
   ];
   if (hasFlag(bin, "--files-dir")) {
     fs.mkdirSync(path.join(TMP, `${name}-files`), { recursive: true });

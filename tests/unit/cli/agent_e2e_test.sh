@@ -58,8 +58,9 @@ start rdv "$rdv_bin" --listen 127.0.0.1:0
 rdv=$(field grpc "$(expect_line rdv 'grpc=')")
 [ -n "$rdv" ] || fail "no rendezvous address"
 
+# One network: agents see each other only when they share one (or watch or pair).
 start alice "$agent_bin" --control 127.0.0.1:0 --udp 127.0.0.1:0 --name alice \
-  --state-dir "$work/alice" --rendezvous "$rdv"
+  --state-dir "$work/alice" --rendezvous "$rdv" --network cli
 alice_line=$(expect_line alice 'control=')
 alice=$(field control "$alice_line")
 alice_id=$(field id "$alice_line")
@@ -69,7 +70,7 @@ start watch "$ctl" --agent "$alice" watch --current
 expect_line watch 'rendezvous state=registered' >/dev/null
 
 start bob "$agent_bin" --control 127.0.0.1:0 --udp 127.0.0.1:0 --name bob \
-  --state-dir "$work/bob" --rendezvous "$rdv"
+  --state-dir "$work/bob" --rendezvous "$rdv" --network cli
 bob_id=$(field id "$(expect_line bob 'control=')")
 expect_line watch "peer-joined id=$bob_id name=bob address=127\.0\.0\.1:[0-9]+\$" >/dev/null
 

@@ -1,139 +1,16 @@
-/* The registry core: who learns of a join, an update, a departure; offers and pair errors;
- * --auto-pair; a newer registration replacing an older one. No sockets, no gRPC: inputs go in
- * with synthetic time and deterministic randomness, and the test reads the actions that come
- * out, written as "KIND(about)>to" with agents by index. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "control/common/err.h"
-#include "control/rendezvous/registry.h"
-#include "tests/unit/common/check.h"
-#include "tests/unit/rendezvous/fixture.h"
-
-#define N 24
-
-static pl_rdv_registry reg;
-static pl_rdv_actions out;
-static pl_rdv_agent agents[N];
-static char ids[N][33];
-static char names[N][24];
-
-static int index_of_id(const char *id) {
-  for (int i = 0; i < N; i++)
-    if (strcmp(ids[i], id) == 0)
-      return i;
-  return -1;
-}
-
-static int index_of(const pl_rdv_agent *a) {
-  return a ? (int)(a - agents) : -1;
-}
-
-static const char *change_name(Peerlink__V1__RegistryChange__Kind k) {
-  switch (k) {
-  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED: return "JOINED";
-  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT: return "LEFT";
-  case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED: return "UPDATED";
-  default: return "?";
-  }
-}
-
-/* The actions so far, one word each, e.g. "REG>1 JOINED(0)>1 JOINED(1)>0". */
-static const char *actions(void) {
-  static char buf[4096];
-  size_t n = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < out.n && n < sizeof buf - 64; i++) {
-    const pl_rdv_action *a = &out.v[i];
-    int to = index_of(a->to);
-    const char *sep = i ? " " : "";
-    switch (a->kind) {
-    case PL_RDV_ACT_REGISTERED: n += snprintf(buf + n, sizeof buf - n, "%sREG>%d", sep, to); break;
-    case PL_RDV_ACT_CHANGE:
-      n += snprintf(buf + n, sizeof buf - n, "%s%s(%d)>%d", sep, change_name(a->change),
-                    index_of_id(a->about->id), to);
-      break;
-    case PL_RDV_ACT_OFFER: n += snprintf(buf + n, sizeof buf - n, "%sOFFER>%d", sep, to); break;
-    case PL_RDV_ACT_PAIR_ERROR:
-      n += snprintf(buf + n, sizeof buf - n, "%sERR(%s)>%d", sep, a->why, to);
-      break;
-    case PL_RDV_ACT_END: n += snprintf(buf + n, sizeof buf - n, "%sEND>%d", sep, to); break;
-    case PL_RDV_ACT_PAIRING_ENDED:
-      n += snprintf(buf + n, sizeof buf - n, "%sENDED(%d)>%d", sep, index_of(a->peer), to);
-      break;
-    }
-  }
-  return buf;
-}
-
-static void expect(const char *want) {
-  CHECK_STR_EQ(actions(), want);
-  CHECK(!out.lost && !out.autopair_failed);
-  pl_rdv_actions_clear(&out);
-}
-
-static Peerlink__V1__Endpoint endpoint = PEERLINK__V1__ENDPOINT__INIT;
-static Peerlink__V1__Candidate host_cand = PEERLINK__V1__CANDIDATE__INIT;
-static Peerlink__V1__Candidate srflx_cand = PEERLINK__V1__CANDIDATE__INIT;
-
-static void init_candidates(void) {
-  endpoint.ip = "192.0.2.1";
-  endpoint.port = 4000;
-  host_cand.kind = PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST;
-  host_cand.endpoint = &endpoint;
-  srflx_cand.kind = PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_SERVER_REFLEXIVE;
-  srflx_cand.endpoint = &endpoint;
-}
-
-/* Agent i registers as ids[id]; with `srflx` it has a public UDP endpoint. */
-static int join_as(int i, int id, int srflx, int64_t now) {
-  Peerlink__V1__Candidate *cands[2] = {&host_cand, &srflx_cand};
-  Peerlink__V1__AgentInfo info = PEERLINK__V1__AGENT_INFO__INIT;
-  uint8_t key[8] = {'k', 'e', 'y', (uint8_t)i};
-  info.id = ids[id];
-  info.name = names[i];
-  info.observed_address = "127.0.0.1:5000";
-  info.candidates = cands;
-  info.n_candidates = srflx ? 2 : 1;
-  return pl_rdv_registry_join(&reg, &agents[i], &info, key, sizeof key, now, &out);
-}
-
-static void join(int i, int srflx, int64_t now) {
-  CHECK_RV(join_as(i, i, srflx, now), 0);
-}
-
-static void setup(int auto_pair) {
-  fixture_counter = 0;
-  fixture_fail = 0;
-  CHECK_RV(pl_rdv_registry_init(&reg, fixture_random), 0);
-  reg.auto_pair = auto_pair;
-  pl_rdv_actions_init(&out);
-  init_candidates();
-  for (int i = 0; i < N; i++) {
-    fixture_id(ids[i], (unsigned)i + 1);
-    snprintf(names[i], sizeof names[i], "agent-%d", i);
-    pl_rdv_agent_init(&agents[i], &agents[i]);
-  }
-}
-
-static void teardown(void) {
-  for (int i = 0; i < N; i++) {
-    pl_rdv_registry_leave(&reg, &agents[i], 0, &out);
-    pl_rdv_actions_clear(&out);
-    pl_rdv_agent_release(&agents[i]);
-  }
-  CHECK(reg.list.count == 0 && reg.pairings.count == 0);
-  pl_rdv_actions_free(&out);
-  pl_rdv_registry_free(&reg);
-}
+/* The registry core among agents of one network: who learns of a join, an update, a departure;
+ * offers and pair errors; --auto-pair; a newer registration replacing an older one. No sockets,
+ * no gRPC: inputs go in with synthetic time and deterministic randomness, and the test reads the
+ * actions that come out (registry_fixture.h). Who sees whom across networks, watches and
+ * --broadcast: registry_view_test.c; pages: registry_list_test.c. */
+#include "tests/unit/rendezvous/registry_fixture.h"
 
 static void test_membership(void) {
   setup(0);
   join(0, 0, 1000);
   expect("REG>0");
-  CHECK(agents[0].entry != NULL && agents[0].entry->info->registered_unix_ms == 1000);
-  CHECK(agents[0].public_key_len == 8 && agents[0].public_key[3] == 0);
+  CHECK(agents[0].info != NULL && agents[0].info->registered_unix_ms == 1000);
+  CHECK(agents[0].public_key_len == 8 && agents[0].public_key[0] == 'k');
   CHECK(pl_rdv_registry_find(&reg, ids[0]) == &agents[0]);
   /* The newcomer hears of everyone present (oldest first), then everyone of it. */
   join(1, 0, 1001);
@@ -158,7 +35,7 @@ static void test_membership(void) {
 
   /* A departure: the LEFT record stays readable until the actions are cleared. */
   pl_rdv_registry_leave(&reg, &agents[1], 1200, &out);
-  CHECK(agents[1].entry == NULL && reg.list.count == 2);
+  CHECK(agents[1].info == NULL && reg.count == 2);
   CHECK(out.n == 2 && strcmp(out.v[0].about->name, "agent-1") == 0);
   expect("LEFT(1)>0 LEFT(1)>2");
   pl_rdv_registry_leave(&reg, &agents[1], 1200, &out);
@@ -170,8 +47,18 @@ static void test_membership(void) {
   /* An ID that is not canonical never gets in. */
   Peerlink__V1__AgentInfo bad = PEERLINK__V1__AGENT_INFO__INIT;
   bad.id = "0000000000000000000000000000000A";
-  CHECK_RV(pl_rdv_registry_join(&reg, &agents[7], &bad, NULL, 0, 0, &out), PL_ERR_INVALID);
-  CHECK(out.n == 0 && agents[7].entry == NULL);
+  CHECK_RV(pl_rdv_registry_join(&reg, &agents[7], &bad, NULL, NULL, 0, 0, &out), PL_ERR_INVALID);
+  /* Nor does a network name that is not one. */
+  CHECK_RV(join_agent(&agents[7], ids[7], names[7], "no spaces", 0, 0), PL_ERR_INVALID);
+  CHECK(!pl_rdv_network_valid("no spaces") && pl_rdv_network_valid("") &&
+        pl_rdv_network_valid("Lab-1.eu_west:2"));
+  char longname[PL_RDV_NETWORK_MAX + 2];
+  memset(longname, 'n', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  CHECK(!pl_rdv_network_valid(longname));
+  longname[PL_RDV_NETWORK_MAX] = '\0';
+  CHECK(pl_rdv_network_valid(longname));
+  CHECK(out.n == 0 && agents[7].info == NULL);
   teardown();
 }
 
@@ -202,10 +89,12 @@ static void test_pair(void) {
   CHECK_RV(pl_rdv_registry_pair(&reg, &agents[1], ids[1], 0, &out), 0);
   CHECK_STR_EQ(out.v[0].message, "pair.peer_id: an agent cannot pair with itself");
   CHECK(out.v[0].peer_id != NULL && strcmp(out.v[0].peer_id, ids[1]) == 0);
+  CHECK(out.v[0].reason == PEERLINK__V1__PAIR_ERROR__REASON__REASON_SELF);
   expect("ERR(self)>1");
   CHECK_RV(pl_rdv_registry_pair(&reg, &agents[1], ids[9], 0, &out), 0);
   CHECK_STR_CONTAINS(out.v[0].message, "is not registered");
   CHECK_STR_CONTAINS(out.v[0].message, ids[9]);
+  CHECK(out.v[0].reason == PEERLINK__V1__PAIR_ERROR__REASON__REASON_UNKNOWN_PEER);
   expect("ERR(unknown_peer)>1");
   CHECK_RV(pl_rdv_registry_pair(&reg, &agents[9], ids[1], 0, &out), PL_ERR_STATE);
 
@@ -213,6 +102,7 @@ static void test_pair(void) {
   fixture_fail = 1;
   CHECK_RV(pl_rdv_registry_pair(&reg, &agents[1], ids[0], 0, &out), 0);
   CHECK_STR_EQ(out.v[0].message, "rendezvous cannot make a pairing: I/O error");
+  CHECK(out.v[0].reason == PEERLINK__V1__PAIR_ERROR__REASON__REASON_INTERNAL);
   expect("ERR(error)>1");
   fixture_fail = 0;
 
@@ -226,6 +116,7 @@ static void test_pair(void) {
   pl_rdv_actions_clear(&out);
   CHECK_RV(pl_rdv_registry_pair(&reg, &agents[18], ids[0], 0, &out), 0);
   CHECK_STR_EQ(out.v[0].message, "busy: one side already has 16 pairings");
+  CHECK(out.v[0].reason == PEERLINK__V1__PAIR_ERROR__REASON__REASON_BUSY);
   expect("ERR(busy)>18");
 
   /* Leaving ends every pairing of the agent, each reported once with its peer. */
@@ -250,7 +141,7 @@ static void test_replace(void) {
   CHECK_STR_CONTAINS(out.v[0].message, "replaced by a newer registration of agent");
   CHECK_STR_CONTAINS(out.v[0].message, ids[0]);
   expect("END>0 LEFT(0)>1 ENDED(1)>0 REG>5 JOINED(1)>5 JOINED(0)>1");
-  CHECK(agents[0].entry == NULL && agents[0].member.n_pairings == 0);
+  CHECK(agents[0].info == NULL && agents[0].member.n_pairings == 0);
   CHECK(pl_rdv_registry_find(&reg, ids[0]) == &agents[5] && reg.pairings.count == 0);
   /* The old stream's own end, later, changes nothing. */
   pl_rdv_registry_leave(&reg, &agents[0], 20, &out);

@@ -3,7 +3,9 @@
  * sockets. It checks what each stream does at the send-queue limit:
  *   - registry messages (changes, offers) that do not fit end that stream with
  *     RESOURCE_EXHAUSTED and a message, and the others see the agent leave;
- *   - relayed datagrams may use half the queue; past that they are dropped and counted. */
+ *   - relayed datagrams may use half the queue; past that they are dropped and counted;
+ * and what streams see of each other (networks, WatchPeers/UnwatchPeers, pairings, PairError
+ * reasons, bad requests) and ListAgents' pages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ typedef struct client {
   pl_identity ident;
   pl_rpc_call call;
   char name[24];
+  const char *network; /* its Hello's */
   int done;
 } client;
 
@@ -57,7 +60,8 @@ static Peerlink__V1__RegisterResponse__MsgCase sent_case(const client *c, size_t
 }
 
 /* "c+a" for a change JOINED about agent a, "c-a" LEFT, "c~a" UPDATED, "R" Registered, "C"
- * Challenge, "O" Offer, "D" relayed datagram, for messages [from, n_sent). */
+ * Challenge, "O" Offer, "D" relayed datagram, "Er" PairError with reason r, for messages
+ * [from, n_sent). */
 static const char *stream_text(const client *c, size_t from) {
   static char buf[256];
   size_t n = 0;
@@ -70,6 +74,9 @@ static const char *stream_text(const client *c, size_t from) {
     case PEERLINK__V1__REGISTER_RESPONSE__MSG_REGISTERED: n += sprintf(buf + n, "%sR", sep); break;
     case PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER: n += sprintf(buf + n, "%sO", sep); break;
     case PEERLINK__V1__REGISTER_RESPONSE__MSG_RELAY: n += sprintf(buf + n, "%sD", sep); break;
+    case PEERLINK__V1__REGISTER_RESPONSE__MSG_PAIR_ERROR:
+      n += sprintf(buf + n, "%sE%d", sep, (int)r->pair_error->reason);
+      break;
     case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHANGE: {
       int who = -1;
       for (int k = 0; k < N; k++)
@@ -98,6 +105,7 @@ static void register_client(client *c) {
   hello.public_key.len = c->ident.public_key_der_len;
   hello.cert_fingerprint = c->ident.cert_fingerprint;
   hello.version = "test";
+  hello.network = (char *)c->network;
   req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
   req.hello = &hello;
   size_t first = c->call.n_sent;
@@ -124,11 +132,13 @@ static void end_call(client *c) {
   method("Register")->on_done(&c->call, !c->call.finished, svc.service.data);
 }
 
+/* Every client in network "lab" unless a test says otherwise: they all see each other. */
 static void setup(void) {
   CHECK_RV(pl_rdv_service_init(&svc), 0);
   for (int i = 0; i < N; i++) {
     fake_call_init(&clients[i].call);
     clients[i].done = 0;
+    clients[i].network = "lab";
   }
 }
 
@@ -137,7 +147,7 @@ static void teardown(void) {
     end_call(&clients[i]);
     fake_call_clear(&clients[i].call);
   }
-  CHECK(svc.registry.list.count == 0 && svc.registry.pairings.count == 0);
+  CHECK(svc.registry.count == 0 && svc.registry.pairings.count == 0);
   pl_rdv_service_free(&svc);
 }
 
@@ -157,7 +167,7 @@ static void test_registry_overflow(void) {
   for (int i = 0; i < 3; i++)
     register_client(&clients[i]);
   CHECK_STR_EQ(stream_text(&clients[0], 0), "C R c+1 c+2");
-  CHECK(svc.registry.list.count == 3);
+  CHECK(svc.registry.count == 3);
 
   /* Client 3 reads nothing and its limit is 1 (its Challenge); with room for Registered and the
    * view, 5. */
@@ -176,8 +186,7 @@ static void test_registry_overflow(void) {
   CHECK_STR_EQ(stream_text(slow, 0), "C R c+0 c+1 c+2");
   CHECK_STR_EQ(stream_text(&clients[0], 4), "c+3 c+4 c-3");
   CHECK_STR_EQ(stream_text(&clients[4], 0), "C R c+0 c+1 c+2 c+3 c-3");
-  CHECK(svc.registry.list.count == 4 &&
-        pl_rdv_registry_find(&svc.registry, slow->ident.id) == NULL);
+  CHECK(svc.registry.count == 4 && pl_rdv_registry_find(&svc.registry, slow->ident.id) == NULL);
   /* Its call's end, later, changes nothing for the others. */
   size_t n0 = clients[0].call.n_sent;
   end_call(slow);
@@ -193,7 +202,7 @@ static void test_registry_overflow(void) {
   CHECK(a->call.finished && a->call.code == PL_RPC_RESOURCE_EXHAUSTED);
   CHECK_STR_CONTAINS(a->call.message, "registry updates not read: 1 messages queued");
   CHECK_STR_EQ(stream_text(&clients[1], n1), "c~2 c-0");
-  CHECK(svc.registry.list.count == 3 && pl_rdv_registry_find(&svc.registry, a->ident.id) == NULL);
+  CHECK(svc.registry.count == 3 && pl_rdv_registry_find(&svc.registry, a->ident.id) == NULL);
   teardown();
 }
 
@@ -203,7 +212,7 @@ static size_t relay_frame(uint8_t *buf, const Peerlink__V1__Offer *offer, const 
                           uint64_t seq) {
   pl_frame_keys keys;
   pl_frame f, inner;
-  uint8_t innerbuf[PL_FRAME_MAX_LEN], payload[4] = {1, 2, 3, 4};
+  uint8_t innerbuf[PL_FRAME_MAX_LEN], payload[20] = {1, 2, 3, 4}; /* a sealed body: 16+ */
   size_t n;
   CHECK_RV(pl_frame_keys_derive(&keys, offer->pairing_secret.data, offer->pairing_secret.len), 0);
   memset(&f, 0, sizeof f);
@@ -269,6 +278,136 @@ static void test_relay_backlog(void) {
   teardown();
 }
 
+static void send_watch(client *c, int watch, char **ids, size_t n) {
+  Peerlink__V1__WatchPeers w = PEERLINK__V1__WATCH_PEERS__INIT;
+  Peerlink__V1__UnwatchPeers u = PEERLINK__V1__UNWATCH_PEERS__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  if (watch) {
+    w.peer_ids = ids;
+    w.n_peer_ids = n;
+    req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_WATCH;
+    req.watch = &w;
+  } else {
+    u.peer_ids = ids;
+    u.n_peer_ids = n;
+    req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_UNWATCH;
+    req.unwatch = &u;
+  }
+  request(c, &req);
+}
+
+static void send_pair(client *c, const char *peer_id) {
+  Peerlink__V1__PairRequest pair = PEERLINK__V1__PAIR_REQUEST__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  pair.peer_id = (char *)peer_id;
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR;
+  req.pair = &pair;
+  request(c, &req);
+}
+
+/* No network: a stream hears only of what it watches and whom it pairs with. */
+static void test_views(void) {
+  setup();
+  clients[0].network = clients[1].network = "";
+  clients[2].network = clients[3].network = "red";
+  for (int i = 0; i < 4; i++)
+    register_client(&clients[i]);
+  CHECK_STR_EQ(stream_text(&clients[0], 0), "C R");
+  CHECK_STR_EQ(stream_text(&clients[3], 0), "C R c+2");
+  CHECK_STR_EQ(stream_text(&clients[2], 0), "C R c+3");
+
+  char *one[] = {clients[1].ident.id};
+  send_watch(&clients[0], 1, one, 1);
+  update_candidates(&clients[1]);
+  CHECK_STR_EQ(stream_text(&clients[0], 2), "c+1 c~1");
+  send_watch(&clients[0], 0, one, 1);
+  update_candidates(&clients[1]);
+  CHECK_STR_EQ(stream_text(&clients[0], 4), "c-1");
+
+  /* Pairing brings the peer into view, and a missing peer has its reason. */
+  send_pair(&clients[0], clients[2].ident.id);
+  CHECK_STR_EQ(stream_text(&clients[0], 5), "c+2 O");
+  CHECK_STR_EQ(stream_text(&clients[2], 3), "c+0 O");
+  send_pair(&clients[0], clients[4].ident.id);
+  CHECK_STR_EQ(stream_text(&clients[0], 7), "E1");
+
+  /* A bad watch ends the stream and names the field; the partner sees it leave. */
+  char *bad[] = {clients[1].ident.id, "not-an-id"};
+  send_watch(&clients[0], 1, bad, 2);
+  CHECK(clients[0].call.finished && clients[0].call.code == PL_RPC_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(clients[0].call.message, "watch.peer_ids[1]");
+  CHECK_STR_EQ(stream_text(&clients[2], 5), "c-0");
+
+  /* A network name that is not one is refused before the challenge. */
+  clients[4].network = "no spaces";
+  Peerlink__V1__Hello hello = PEERLINK__V1__HELLO__INIT;
+  Peerlink__V1__RegisterRequest req = PEERLINK__V1__REGISTER_REQUEST__INIT;
+  hello.id = clients[4].ident.id;
+  hello.name = clients[4].name;
+  hello.public_key.data = clients[4].ident.public_key_der;
+  hello.public_key.len = clients[4].ident.public_key_der_len;
+  hello.cert_fingerprint = clients[4].ident.cert_fingerprint;
+  hello.version = "test";
+  hello.network = "no spaces";
+  req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
+  req.hello = &hello;
+  request(&clients[4], &req);
+  CHECK(clients[4].call.finished && clients[4].call.code == PL_RPC_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(clients[4].call.message, "hello.network");
+  teardown();
+}
+
+/* One ListAgents call on a fresh fake call; returns the response (free_unpacked) or NULL when
+ * the call ended with an error (in *pcode, *msg). */
+static Peerlink__V1__ListAgentsResponse *
+list_agents(int32_t size, const char *token, const char *network, pl_rpc_status *pcode, char *msg) {
+  Peerlink__V1__ListAgentsRequest req = PEERLINK__V1__LIST_AGENTS_REQUEST__INIT;
+  pl_rpc_call call;
+  Peerlink__V1__ListAgentsResponse *resp = NULL;
+  fake_call_init(&call);
+  req.page_size = size;
+  req.page_token = (char *)token;
+  req.network = (char *)network;
+  method("ListAgents")->on_request(&call, &req.base, svc.service.data);
+  CHECK(call.finished);
+  *pcode = call.code;
+  strcpy(msg, call.message);
+  if (call.code == PL_RPC_OK) {
+    CHECK(call.n_sent == 1);
+    resp = peerlink__v1__list_agents_response__unpack(NULL, call.sent_len[0], call.sent[0]);
+    CHECK(resp != NULL);
+  }
+  fake_call_clear(&call);
+  return resp;
+}
+
+static void test_list_agents(void) {
+  pl_rpc_status code;
+  char msg[512];
+  setup();
+  clients[1].network = "red";
+  for (int i = 0; i < 3; i++)
+    register_client(&clients[i]);
+  Peerlink__V1__ListAgentsResponse *p1 = list_agents(2, "", "", &code, msg);
+  CHECK(p1 && p1->n_agents == 2 && p1->total_size == 3 && p1->next_page_token[0]);
+  CHECK_STR_EQ(p1->agents[0]->id, clients[0].ident.id);
+  Peerlink__V1__ListAgentsResponse *p2 = list_agents(2, p1->next_page_token, "", &code, msg);
+  CHECK(p2 && p2->n_agents == 1 && p2->next_page_token[0] == '\0');
+  CHECK_STR_EQ(p2->agents[0]->id, clients[2].ident.id);
+  peerlink__v1__list_agents_response__free_unpacked(p2, NULL);
+  p2 = list_agents(0, "", "red", &code, msg);
+  CHECK(p2 && p2->n_agents == 1 && p2->total_size == 1);
+  CHECK_STR_EQ(p2->agents[0]->id, clients[1].ident.id);
+  peerlink__v1__list_agents_response__free_unpacked(p2, NULL);
+  peerlink__v1__list_agents_response__free_unpacked(p1, NULL);
+
+  CHECK(list_agents(1, "bogus", "", &code, msg) == NULL && code == PL_RPC_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(msg, "page_token");
+  CHECK(list_agents(-1, "", "", &code, msg) == NULL && code == PL_RPC_INVALID_ARGUMENT);
+  CHECK_STR_CONTAINS(msg, "page_size");
+  teardown();
+}
+
 int main(void) {
   char dir[512];
   for (int i = 0; i < N; i++) {
@@ -278,6 +417,8 @@ int main(void) {
   }
   test_registry_overflow();
   test_relay_backlog();
+  test_views();
+  test_list_agents();
   for (int i = 0; i < N; i++)
     pl_identity_free(&clients[i].ident);
   printf("service_test: ok\n");
