@@ -284,10 +284,14 @@ static void accept_start(pl_agent_bench *ab, pl_link *l, const pl_bench_head *h,
   pl_bench *b;
   for (int x = PL_BENCH_XPORT_UDP; x <= PL_BENCH_XPORT_TCP; x++) {
     const pl_bench_xport_ops *ops = pl_bench__xport((pl_bench_xport)x);
+    const char *why = ops ? ops->unavailable(ab->a, l) : "not built into this agent";
     /* A stream carries one benchmark at a time. */
-    if (ops && ops->unavailable(ab->a, l) == NULL &&
-        (x == PL_BENCH_XPORT_UDP || !pl_bench__find_xport(ab, l->pairing, (pl_bench_xport)x)))
+    if (why == NULL && x != PL_BENCH_XPORT_UDP &&
+        pl_bench__find_xport(ab, l->pairing, (pl_bench_xport)x))
+      why = "a benchmark is running on it already";
+    if (why == NULL)
       lim.xports |= 1u << x;
+    lim.why_not[x] = why;
   }
   lim.max_chunk = pl_bench__udp.max_chunk(l);
   if (pl_random_bytes(&lim.nonce, sizeof lim.nonce) != 0)

@@ -103,11 +103,15 @@ static const char *refusal(const pl_bench_params *p, const pl_bench_limits *lim,
   *code = PL_BENCH_REFUSE_PARAMS;
   if (p->transport < PL_BENCH_XPORT_UDP || p->transport > PL_BENCH_XPORT_TCP ||
       !(lim->xports & (1u << p->transport))) {
+    const char *name = p->transport == PL_BENCH_XPORT_UDP    ? "UDP"
+                       : p->transport == PL_BENCH_XPORT_QUIC ? "QUIC"
+                       : p->transport == PL_BENCH_XPORT_TCP  ? "TCP"
+                                                             : NULL;
     *code = PL_BENCH_REFUSE_XPORT;
-    snprintf(why, sizeof why, "the peer has no %s transport",
-             p->transport == PL_BENCH_XPORT_QUIC  ? "QUIC"
-             : p->transport == PL_BENCH_XPORT_TCP ? "TCP"
-                                                  : "such");
+    if (name && lim->why_not[p->transport])
+      snprintf(why, sizeof why, "%s there: %s", name, lim->why_not[p->transport]);
+    else
+      snprintf(why, sizeof why, "the peer has no %s transport", name ? name : "such");
     return why;
   }
   if (lim->busy) {

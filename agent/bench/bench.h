@@ -90,8 +90,9 @@ int pl_bench_initiate(pl_bench **pb, const pl_bench_ends *e, const pl_bench_para
 typedef struct pl_bench_limits {
   uint16_t max_chunk; /* UDP: the largest frame the path carries */
   unsigned xports;    /* bit (1 << pl_bench_xport) per transport available */
-  int busy;           /* refuse: too many benchmarks running */
-  uint64_t nonce;     /* random: mixed into the session keys */
+  const char *why_not[PL_BENCH_XPORT_TCP + 1]; /* by transport: why it is not (may be NULL) */
+  int busy;                                    /* refuse: too many benchmarks running */
+  uint64_t nonce;                              /* random: mixed into the session keys */
 } pl_bench_limits;
 
 /* The responder's side, from a START frame (peeked into h) from the peer: opens it, checks the

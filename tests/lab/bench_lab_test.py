@@ -99,6 +99,7 @@ class BenchLab(unittest.TestCase):
                                                      timeout_ms=int(DEADLINE * 1000)),
                                    timeout=DEADLINE + 5)
                 self.assertEqual(r.path.kind, pb.PATH_KIND_DIRECT)
+                self.wait_kind(b, a.id, pb.PATH_KIND_DIRECT)  # the peer's side is up too
                 s = summary(a.stub, pb, peer_id=b.id, transport=pb.BENCHMARK_TRANSPORT_UDP,
                             bytes=1_200_000, chunk_size=1200, rate_bps=20_000_000)
                 self.check(s, 1200)

@@ -305,6 +305,14 @@ static void test_refused(void) {
   CHECK_STR_CONTAINS(why, "no QUIC");
   net_free(&n);
 
+  net_init(&n);
+  n.lim.why_not[PL_BENCH_XPORT_QUIC] = "no established QUIC connection";
+  start(&n, &p);
+  run(&n, 10 * S);
+  CHECK_U64(pl_bench_failure(n.side[0], &why), ==, PL_BENCH_FAIL_REFUSED);
+  CHECK_STR_CONTAINS(why, "QUIC there: no established QUIC connection");
+  net_free(&n);
+
   /* Refused here already. */
   pl_bench *b;
   p = udp(1000, 0);

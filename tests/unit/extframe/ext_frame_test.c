@@ -58,6 +58,18 @@ static void test_codec(void) {
   CHECK_U64(len, ==, 100 + PL_FRAME_RELAY_OVERHEAD);
   CHECK_RV(pl_frame_parse(&f, wrapped, len, &keys), 0);
   CHECK(f.payloadlen == 100 && f.payload[0] == PL_FRAME_BENCH_DATA);
+  /* The relay MAC covers the header, the inner prefix and the inner frame's own tag, not its
+   * middle (the inner frame authenticates that end to end). */
+  uint8_t copy[PL_FRAME_MAX_LEN];
+  memcpy(copy, wrapped, len);
+  copy[PL_FRAME_RELAY_HEADROOM + 50] ^= 1;
+  CHECK_RV(pl_frame_parse(&f, copy, len, &keys), 0);
+  size_t covered[] = {5, PL_FRAME_RELAY_HEADROOM + 3, PL_FRAME_RELAY_HEADROOM + 99, len - 1};
+  for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) {
+    memcpy(copy, wrapped, len);
+    copy[covered[i]] ^= 1;
+    CHECK_RV(pl_frame_parse(&f, copy, len, &keys), PL_ERR_AUTH);
+  }
   outer.payloadlen = PL_FRAME_EXT_MIN - 1;
   CHECK_RV(pl_frame_encode(wrapped, sizeof wrapped, &len, &outer, &keys), PL_ERR_INVALID);
   /* The largest that fits. */
