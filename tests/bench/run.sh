@@ -7,16 +7,26 @@
 # be the bottleneck) against them: event fan-out, GetStatus calls/s vs grpcio, registration of
 # many agents with the rendezvous's memory per agent.
 #
-# Environment: BENCH_OUT (JSON result, default /tmp/peerlink-bench.json); BENCH_OPT=1 measures
-# the programs built with -c opt instead of bin/; BENCH_AGENTS, BENCH_WATCHERS, BENCH_CALLS,
-# BENCH_REPS, BENCH_K (e.g. 1,16,64) size the phases; BENCH_BAZEL_FLAGS go to bazel build.
+# Then the data plane (tests/bench/dataplane.py, programs built with -c opt): the agents' UDP,
+# QUIC and TCP Benchmark against iperf3 -u, ngtcp2's gtlsserver/gtlsclient and iperf3 TCP,
+# GetStatus during a blast, the relay against the direct path, reliable messages; as root in a
+# private network namespace of its own (unshare --net: the relay and loss phases change
+# nftables there only).
+#
+# Environment: BENCH_OUT (JSON result, default /tmp/peerlink-bench.json; the data plane's in
+# ${BENCH_OUT%.json}-dataplane.json); BENCH_OPT=1 measures the control plane's programs built
+# with -c opt instead of bin/; BENCH_AGENTS, BENCH_WATCHERS, BENCH_CALLS, BENCH_REPS, BENCH_K
+# (e.g. 1,16,64) size the control-plane phases; BENCH_SECONDS (default 5), BENCH_CHUNK (1200),
+# BENCH_QUIC_BYTES (256 MiB), BENCH_ONLY (udp,status,relay,quic,tcp,reliable) the data plane's;
+# BENCH_BAZEL_FLAGS go to bazel build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 OUT=${BENCH_OUT:-/tmp/peerlink-bench.json}
 START_DEADLINE_S=15
-targets=(//tests/bench:rdv_load)
-[ "${BENCH_OPT:-0}" = 1 ] && targets+=(//control/rendezvous:peerlink-rendezvous //agent:peerlink-agent)
+# The data plane is always measured -c opt (its hot path is what it measures); the control
+# plane measures bin/ unless BENCH_OPT=1.
+targets=(//tests/bench:rdv_load //control/rendezvous:peerlink-rendezvous //agent:peerlink-agent)
 
 # --symlink_prefix=/ leaves bazel-bin pointing at the default build others use.
 # shellcheck disable=SC2086 # BENCH_BAZEL_FLAGS is a list of flags
@@ -92,4 +102,18 @@ if [ "$(id -u)" -eq 0 ]; then
     --agent-bin "$AGENT" --rendezvous-bin "$RENDEZVOUS" --out "${OUT%.json}-connect.json"
 else
   echo "bench: NAT-lab connect benchmark skipped (needs root)" >&2
+fi
+
+# The data plane: the same machine, one run, ratios against the reference tools.
+echo "bench: data plane (agent UDP/QUIC/TCP vs iperf3 and ngtcp2's gtls examples, relay, status)" >&2
+DP_ARGS=(tests/bench/dataplane.py --gen "$tmp/gen" --agent "$OPT_BIN/agent/peerlink-agent"
+  --rendezvous "$OPT_BIN/control/rendezvous/peerlink-rendezvous" --seconds "${BENCH_SECONDS:-5}"
+  --chunk "${BENCH_CHUNK:-1200}" --quic-bytes "${BENCH_QUIC_BYTES:-268435456}"
+  --only "${BENCH_ONLY:-udp,status,relay,quic,tcp,reliable}" --out "${OUT%.json}-dataplane.json")
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+  PATH="$PATH:/usr/sbin:/sbin" unshare --net -- bash -c \
+    'ip link set lo up && PL_BENCH_PRIVATE_NET=1 exec /usr/bin/python3 "$@"' dataplane "${DP_ARGS[@]}"
+else
+  echo "bench: not root: the relay and lossy phases are skipped (they need a network namespace)" >&2
+  /usr/bin/python3 "${DP_ARGS[@]}"
 fi

@@ -66,14 +66,13 @@ class Benchmark(unittest.TestCase):
                                          timeout_ms=10000), timeout=15)
             ch.close()
             assert r.path.kind == DIRECT, r
-            # The peer's side of the path is up too (it answers on it), and the punched TCP
-            # connection on both sides.
-            wb.wait_for(lambda e: e.HasField("path") and e.path.path.kind == DIRECT,
-                        "beta's path to alpha")
+            # Both sides: the direct path with the punched TCP connection (each path event
+            # carries the whole PeerPath, TCP state included)...
             for watcher, peer in ((w, cls.b), (wb, cls.a)):
                 watcher.wait_for(lambda e: e.HasField("path") and e.path.path.peer_id ==
-                                 peer.fields["id"] and e.path.path.tcp.connected,
-                                 "the TCP path to %s" % peer.name)
+                                 peer.fields["id"] and e.path.path.kind == DIRECT and
+                                 e.path.path.tcp.connected,
+                                 "the direct and TCP paths to %s" % peer.name)
             # ...and the QUIC connection (QuicChanged established on both sides).
             for watcher, peer in ((w, cls.b), (wb, cls.a)):
                 watcher.wait_for(lambda e: e.HasField("quic") and e.quic.peer_id ==
