@@ -226,6 +226,15 @@ static int drained(pl_quic *q) {
   return info.drained;
 }
 
+/* With the old connection gone there is nothing left to protect: a candidate is the link's
+ * connection from now on, established or not. */
+static void promote(qlink *ql) {
+  if (ql->q == NULL && ql->cand) {
+    ql->q = ql->cand;
+    ql->cand = NULL;
+  }
+}
+
 /* Drops the connection objects once they have nothing more to do. */
 static void reap(qlink *ql, uint64_t now) {
   if (ql->cand && drained(ql->cand)) {
@@ -240,6 +249,7 @@ static void reap(qlink *ql, uint64_t now) {
     return;
   pl_quic_del(ql->q);
   ql->q = NULL;
+  promote(ql);
   if (ql->client) {
     ql->retry_delay = ql->retry_delay ? ql->retry_delay * 2 : RETRY_FIRST_US;
     if (ql->retry_delay > RETRY_MAX_US)
@@ -498,7 +508,9 @@ static void on_frame(void *arg, pl_link *l, const struct sockaddr *from, const u
   pl_quic *q = ql->q;
   if (!ql->client && q && drained(q)) {
     pl_quic_del(q);
-    ql->q = q = NULL;
+    ql->q = NULL;
+    promote(ql);
+    q = ql->q;
   }
   if (!ql->client && q && !pl_quic_owns(q, pkt, pktlen)) {
     /* Not for the current connection: the candidate's, or a client Initial that starts
