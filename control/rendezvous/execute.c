@@ -2,6 +2,7 @@
  * stream ends, log lines). The send queue is bounded (control/rpc): a registry message it
  * refuses ends that stream, because an agent that missed a change has a wrong view of who is
  * online and cannot know it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "control/common/clock.h"
@@ -16,26 +17,28 @@ static pl_rdv__stream *stream_of(const pl_rdv_agent *a) {
 /* The stream could not take a registry message: end it now, take it out of the registry after
  * the current actions (a leave now would free records later actions still point to). */
 static void overflow(pl_rdv_service *svc, pl_rdv__stream *st, int rv) {
-  size_t pending = pl_rpc_call_pending(st->call), limit = pl_rpc_call_send_limit(st->call);
+  size_t pending, limit;
+  char msg[160];
+  pl_rdv__backlog(st, &pending, &limit);
   st->finished = 1;
   st->next_overflowed = svc->overflowed;
   svc->overflowed = st;
   pl_log(PL_LOG_WARN, "stream_overflow", "agent=%s pending=%zu limit=%zu error=\"%s\"",
          st->agent.member.id, pending, limit, pl_strerror(rv));
   if (rv == PL_ERR_FULL)
-    pl_rpc_call_finish(st->call, PL_RPC_RESOURCE_EXHAUSTED,
-                       "registry updates not read: %zu messages queued (the limit); register "
-                       "again for the full view",
-                       pending);
+    snprintf(msg, sizeof msg,
+             "registry updates not read: %zu messages queued (the limit); register again for "
+             "the full view",
+             pending);
   else
-    pl_rpc_call_finish(st->call, PL_RPC_RESOURCE_EXHAUSTED, "registry update not sent: %s",
-                       pl_strerror(rv));
+    snprintf(msg, sizeof msg, "registry update not sent: %s", pl_strerror(rv));
+  pl_rdv__finish(st, PL_RPC_RESOURCE_EXHAUSTED, msg);
 }
 
 static void deliver(pl_rdv_service *svc, pl_rdv__stream *st, Peerlink__V1__RegisterResponse *resp) {
-  if (st == NULL || st->call == NULL || st->finished)
+  if (!pl_rdv__open(st))
     return;
-  int rv = pl_rpc_call_send(st->call, &resp->base);
+  int rv = pl_rdv__send(st, resp);
   if (rv != 0 && rv != PL_ERR_CLOSED)
     overflow(svc, st, rv);
 }
@@ -73,8 +76,7 @@ static void end(pl_rdv_action *a) {
     return;
   st->finished = 1;
   /* PL_RDV_END_REPLACED is the only reason the registry ends a stream. */
-  if (st->call)
-    pl_rpc_call_finish(st->call, PL_RPC_ABORTED, "%s", a->message);
+  pl_rdv__finish(st, PL_RPC_ABORTED, a->message);
 }
 
 static void run(pl_rdv_service *svc, pl_rdv_action *a) {
@@ -140,9 +142,11 @@ void pl_rdv__execute(pl_rdv_service *svc) {
       return;
     svc->overflowed = st->next_overflowed;
     st->next_overflowed = NULL;
-    if (st->agent.info)
+    if (st->agent.info) {
       pl_log(PL_LOG_INFO, "unregistered", "agent=%s name=\"%s\" agents=%zu reason=overflow",
              st->agent.info->id, st->agent.info->name, svc->registry.count - 1);
+      pl_rdv__notify(svc, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT, st->agent.info);
+    }
     pl_rdv_registry_leave(&svc->registry, &st->agent, pl_clock_unix_ms(), acts);
   }
 }

@@ -9,11 +9,13 @@
 static void to_stream(pl_rdv__stream *to, pl_rdv_relay_out *out) {
   Peerlink__V1__RelayDatagram dg = PEERLINK__V1__RELAY_DATAGRAM__INIT;
   Peerlink__V1__RegisterResponse resp = PEERLINK__V1__REGISTER_RESPONSE__INIT;
-  if (to == NULL || to->call == NULL || to->finished) {
+  size_t pending, limit;
+  if (!pl_rdv__open(to)) {
     pl_rdv_relay_drop_as(out, PL_RDV_RELAY_DROP_PEER_GONE);
     return;
   }
-  if (pl_rpc_call_pending(to->call) >= pl_rpc_call_send_limit(to->call) / 2) {
+  pl_rdv__backlog(to, &pending, &limit);
+  if (pending >= limit / 2) {
     pl_rdv_relay_drop_as(out, PL_RDV_RELAY_DROP_BACKLOG);
     return;
   }
@@ -22,7 +24,7 @@ static void to_stream(pl_rdv__stream *to, pl_rdv_relay_out *out) {
   dg.payload.len = out->len;
   resp.msg_case = PEERLINK__V1__REGISTER_RESPONSE__MSG_RELAY;
   resp.relay = &dg;
-  if (pl_rpc_call_send(to->call, &resp.base) != 0)
+  if (pl_rdv__send(to, &resp) != 0)
     pl_rdv_relay_drop_as(out, PL_RDV_RELAY_DROP_BACKLOG);
 }
 

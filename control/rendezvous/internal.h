@@ -15,17 +15,50 @@
 
 #define PL_RDV_NONCE_LEN 32
 
-/* One Register stream: the call's data. */
+struct pl_rdv__stream;
+
+/* Where a stream's messages go when it is not a gRPC call: a WebSocket agent (ws_register.c).
+ * The stream.c wrappers below pick the call or the sink. */
+typedef struct pl_rdv__sink {
+  /* Queues one message. Returns 0, PL_ERR_FULL (its queue is at its limit), PL_ERR_CLOSED,
+   * PL_ERR_NOMEM. */
+  int (*send)(struct pl_rdv__stream *st, const Peerlink__V1__RegisterResponse *resp);
+  /* Ends the stream with a status as a gRPC call would carry it. */
+  void (*finish)(struct pl_rdv__stream *st, pl_rpc_status code, const char *msg);
+  /* The peer's address ("IP:PORT"). */
+  const char *(*peer)(struct pl_rdv__stream *st);
+  /* Messages queued and the queue's limit. */
+  void (*backlog)(struct pl_rdv__stream *st, size_t *pending, size_t *limit);
+  /* Raises the queue's limit (the first answer is the whole view). */
+  void (*grow)(struct pl_rdv__stream *st, size_t more);
+} pl_rdv__sink;
+
+/* One Register stream: the call's data (or a WebSocket agent's, with `sink`). */
 typedef struct pl_rdv__stream {
   pl_rdv_service *svc;
-  pl_rpc_call *call; /* NULL once the call is gone */
-  int finished;      /* we ended the stream: later messages are ignored */
+  pl_rpc_call *call; /* NULL once the call is gone, and for a sink */
+  const pl_rdv__sink *sink;
+  void *sink_arg;
+  int finished; /* we ended the stream: later messages are ignored */
   /* Its send queue refused a registry message: it leaves once the current actions are done. */
   struct pl_rdv__stream *next_overflowed;
   int has_nonce;
   uint8_t nonce[PL_RDV_NONCE_LEN];
   pl_rdv_agent agent; /* agent.stream is this stream */
 } pl_rdv__stream;
+
+/* stream.c: a stream's output, to its call or its sink. pl_rdv__send returns what
+ * pl_rpc_call_send or the sink's send returns (PL_ERR_CLOSED when neither is left). */
+int pl_rdv__send(pl_rdv__stream *st, const Peerlink__V1__RegisterResponse *resp);
+void pl_rdv__finish(pl_rdv__stream *st, pl_rpc_status code, const char *msg);
+const char *pl_rdv__peer(pl_rdv__stream *st);
+/* 1 when the stream can still be sent to. */
+int pl_rdv__open(const pl_rdv__stream *st);
+void pl_rdv__backlog(pl_rdv__stream *st, size_t *pending, size_t *limit);
+void pl_rdv__grow(pl_rdv__stream *st, size_t more);
+/* Tells svc->on_change (the /ws/watch dashboards) of a registry change. */
+void pl_rdv__notify(pl_rdv_service *svc, Peerlink__V1__RegistryChange__Kind kind,
+                    const Peerlink__V1__AgentInfo *info);
 
 /* register.c: the stream's inputs to the registry. */
 void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello);

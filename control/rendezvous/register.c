@@ -27,6 +27,7 @@ void pl_rdv__unregister(pl_rdv__stream *st) {
     return;
   pl_log(PL_LOG_INFO, "unregistered", "agent=%s name=\"%s\" agents=%zu", info->id, info->name,
          svc->registry.count - 1);
+  pl_rdv__notify(svc, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT, info);
   pl_rdv_registry_leave(&svc->registry, &st->agent, pl_clock_unix_ms(), &svc->actions);
   pl_rdv__execute(svc);
 }
@@ -39,8 +40,7 @@ void pl_rdv__fail(pl_rdv__stream *st, pl_rpc_status code, const char *fmt, ...) 
   va_end(ap);
   pl_rdv__unregister(st);
   st->finished = 1;
-  if (st->call)
-    pl_rpc_call_finish(st->call, code, "%s", msg);
+  pl_rdv__finish(st, code, msg);
 }
 
 static void send_challenge(pl_rdv__stream *st) {
@@ -58,7 +58,7 @@ static void send_challenge(pl_rdv__stream *st) {
   resp.msg_case = PEERLINK__V1__REGISTER_RESPONSE__MSG_CHALLENGE;
   resp.challenge = &ch;
   /* The stream's first answer: the queue is empty, only memory can refuse it. */
-  rv = pl_rpc_call_send(st->call, &resp.base);
+  rv = pl_rdv__send(st, &resp);
   if (rv != 0 && rv != PL_ERR_CLOSED)
     pl_rdv__fail(st, PL_RPC_RESOURCE_EXHAUSTED, "challenge not sent: %s", pl_strerror(rv));
 }
@@ -68,7 +68,7 @@ static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
   Peerlink__V1__AgentInfo info = PEERLINK__V1__AGENT_INFO__INIT;
   info.id = hello->id;
   info.name = hello->name;
-  info.observed_address = (char *)strip_scheme(pl_rpc_call_peer(st->call));
+  info.observed_address = (char *)strip_scheme(pl_rdv__peer(st));
   info.n_candidates = hello->n_candidates;
   info.candidates = hello->candidates;
   info.cert_fingerprint = hello->cert_fingerprint;
@@ -85,11 +85,12 @@ static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
     size_t mine = 0;
     for (size_t i = 0; i < svc->actions.n; i++)
       mine += svc->actions.v[i].to == &st->agent;
-    pl_rpc_call_set_send_limit(st->call, pl_rpc_call_send_limit(st->call) + mine);
+    pl_rdv__grow(st, mine);
     pl_log(PL_LOG_INFO, "registered",
            "agent=%s name=\"%s\" network=\"%s\" from=%s candidates=%zu agents=%zu", self->id,
            self->name, pl_rdv_registry_network(&st->agent), self->observed_address,
            self->n_candidates, svc->registry.count);
+    pl_rdv__notify(svc, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_JOINED, self);
   }
   /* Also on failure: a registration this one replaced has been ended. */
   pl_rdv__execute(svc);
@@ -122,7 +123,7 @@ void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
   if (pl_rdv_hello_check_proof(hello, st->nonce, sizeof st->nonce, err, sizeof err) != 0) {
     /* The field name is the reason: "hello.signature" or "hello.challenge". */
     pl_log(PL_LOG_WARN, "register_refused", "agent=%s from=%s reason=%.*s", hello->id,
-           strip_scheme(pl_rpc_call_peer(st->call)), (int)strcspn(err, ":"), err);
+           strip_scheme(pl_rdv__peer(st)), (int)strcspn(err, ":"), err);
     pl_rdv__fail(st, PL_RPC_UNAUTHENTICATED, "%s", err);
     return;
   }
@@ -144,6 +145,7 @@ void pl_rdv__candidates(pl_rdv__stream *st, const Peerlink__V1__CandidatesUpdate
     pl_rdv__fail(st, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
     return;
   }
+  pl_rdv__notify(svc, PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED, st->agent.info);
   pl_log(PL_LOG_DEBUG, "candidates", "agent=%s candidates=%zu", st->agent.member.id,
          upd->n_candidates);
 }

@@ -26,6 +26,12 @@ typedef struct pl_rdv_service {
   /* Sends on the relay socket. Returns 0 or a negative PL_ERR_*. NULL without UDP. */
   int (*udp_send)(void *arg, const struct sockaddr *to, const uint8_t *data, size_t len);
   void *udp_arg;
+  /* Every join (JOINED), candidates change (UPDATED) and departure (LEFT), whoever sees it:
+   * for the HTTP side's /ws/watch. A JOINED of a registered ID replaces that registration.
+   * NULL: none. */
+  void (*on_change)(void *arg, Peerlink__V1__RegistryChange__Kind kind,
+                    const Peerlink__V1__AgentInfo *info);
+  void *change_arg;
 } pl_rdv_service;
 
 /* Returns 0 or PL_ERR_NOMEM. */
