@@ -55,15 +55,27 @@ int pl_cli_cmd_disconnect(pl_cli *cli) {
                       &peerlink__v1__disconnect_response__descriptor, print_ok);
 }
 
+static int print_sent(pl_cli *cli, const ProtobufCMessage *msg) {
+  const Peerlink__V1__SendResponse *r = (const Peerlink__V1__SendResponse *)msg;
+  char how[32];
+  if (cli->json)
+    return pl_cli_print_json(cli, msg, 1);
+  fprintf(cli->out, "sent %zu bytes to %s by %s, sequence %llu\n", strlen(cli->args[1]),
+          cli->args[0],
+          pl_cli_enum_label(&peerlink__v1__delivery__descriptor, cli->delivery, how, sizeof how),
+          (unsigned long long)r->sequence);
+  return 0;
+}
+
 int pl_cli_cmd_send(pl_cli *cli) {
   Peerlink__V1__SendRequest req = PEERLINK__V1__SEND_REQUEST__INIT;
   int rv = pl_cli_open(cli);
   if (rv != 0)
     return rv;
   req.peer_id = (char *)cli->args[0];
-  req.delivery = PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM;
+  req.delivery = cli->delivery;
   req.data.data = (uint8_t *)cli->args[1];
   req.data.len = strlen(cli->args[1]);
   return pl_cli_unary(cli, "/peerlink.v1.Agent/Send", &req.base,
-                      &peerlink__v1__send_response__descriptor, print_ok);
+                      &peerlink__v1__send_response__descriptor, print_sent);
 }

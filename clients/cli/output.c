@@ -276,3 +276,107 @@ void pl_cli_format_event(FILE *out, const Peerlink__V1__Event *ev) {
   }
   fputc('\n', out);
 }
+
+/* ---- bench and progress ---- */
+
+const char *pl_cli_fmt_bytes(char *buf, size_t len, uint64_t bytes) {
+  static const char *const units[] = {"Bytes", "KBytes", "MBytes", "GBytes", "TBytes"};
+  double v = (double)bytes;
+  int u = 0;
+  while (v >= 1024.0 && u < 4) {
+    v /= 1024.0;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, len, "%" PRIu64 " Bytes", bytes);
+  else
+    snprintf(buf, len, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+const char *pl_cli_fmt_bits(char *buf, size_t len, double bps) {
+  static const char *const units[] = {"bits/sec", "Kbits/sec", "Mbits/sec", "Gbits/sec",
+                                      "Tbits/sec"};
+  double v = bps > 0 ? bps : 0;
+  int u = 0;
+  while (v >= 1000.0 && u < 4) {
+    v /= 1000.0;
+    u++;
+  }
+  snprintf(buf, len, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+static int is_udp(const Peerlink__V1__BenchmarkReport *r) {
+  return r->transport == PEERLINK__V1__BENCHMARK_TRANSPORT__BENCHMARK_TRANSPORT_UDP ||
+         r->transport == PEERLINK__V1__BENCHMARK_TRANSPORT__BENCHMARK_TRANSPORT_UNSPECIFIED;
+}
+
+/* "3/1000 (0.3%)": datagrams lost of those sent. */
+static void put_lost(FILE *out, uint64_t lost, uint64_t sent) {
+  fprintf(out, "%" PRIu64 "/%" PRIu64 " (%.2g%%)", lost, sent,
+          sent ? 100.0 * (double)lost / (double)sent : 0.0);
+}
+
+void pl_cli_format_bench_head(FILE *out) {
+  fprintf(out, "%-17s  %-12s  %-15s  %-12s  %s\n", "Interval", "Sent", "Bitrate", "Received",
+          "Receiver");
+}
+
+void pl_cli_format_bench_interval(FILE *out, const Peerlink__V1__BenchmarkReport *r,
+                                  uint64_t prev_ms) {
+  char sent[32], rate[32], recv[32], rrate[32];
+  fprintf(out, "%6.2f-%-6.2f sec  %-12s  %-15s  %-12s  %s", (double)prev_ms / 1000.0,
+          (double)r->elapsed_ms / 1000.0, pl_cli_fmt_bytes(sent, sizeof(sent), r->bytes_sent),
+          pl_cli_fmt_bits(rate, sizeof(rate), r->sender_bps),
+          pl_cli_fmt_bytes(recv, sizeof(recv), r->bytes_received),
+          pl_cli_fmt_bits(rrate, sizeof(rrate), r->receiver_bps));
+  if (is_udp(r)) {
+    fputs("  lost ", out);
+    put_lost(out, r->lost, r->packets_sent);
+  }
+  fputc('\n', out);
+}
+
+void pl_cli_format_bench_summary(FILE *out, const Peerlink__V1__BenchmarkReport *r) {
+  char a[32], b[32], kind[32];
+  double s = (double)r->elapsed_ms / 1000.0;
+  int udp = is_udp(r);
+  const char *unit = udp ? "datagrams" : "chunks";
+  fputs("- - - - - - - - - - - - - - - - - - - - - - - - -\n", out);
+  fprintf(out, "transport: %s\n",
+          pl_cli_enum_label(&peerlink__v1__benchmark_transport__descriptor,
+                            udp ? PEERLINK__V1__BENCHMARK_TRANSPORT__BENCHMARK_TRANSPORT_UDP
+                                : (int)r->transport,
+                            kind, sizeof(kind)));
+  fprintf(out, "%6.2f-%-6.2f sec  %-12s  %-15s  %" PRIu64 " %s  cpu %.2f s  sender\n", 0.0, s,
+          pl_cli_fmt_bytes(a, sizeof(a), r->bytes_sent),
+          pl_cli_fmt_bits(b, sizeof(b), r->sender_bps), r->packets_sent, unit,
+          r->sender_cpu_seconds);
+  fprintf(out, "%6.2f-%-6.2f sec  %-12s  %-15s  %" PRIu64 " %s", 0.0, s,
+          pl_cli_fmt_bytes(a, sizeof(a), r->bytes_received),
+          pl_cli_fmt_bits(b, sizeof(b), r->receiver_bps), r->packets_received, unit);
+  if (udp) {
+    fputs("  lost ", out);
+    put_lost(out, r->lost, r->packets_sent);
+    fprintf(out, "  jitter %.3f ms  out of order %" PRIu64, r->jitter_us / 1000.0, r->out_of_order);
+  }
+  fprintf(out, "  cpu %.2f s  receiver\n", r->receiver_cpu_seconds);
+}
+
+const char *pl_cli_fmt_bar(char *buf, size_t len, double fraction, int width) {
+  if (fraction < 0 || fraction != fraction)
+    fraction = 0;
+  if (fraction > 1)
+    fraction = 1;
+  int fill = (int)(fraction * width + 0.5);
+  size_t n = 0;
+  if (n + 1 < len)
+    buf[n++] = '[';
+  for (int i = 0; i < width && n + 1 < len; i++)
+    buf[n++] = i < fill ? '#' : ' ';
+  if (n + 1 < len)
+    buf[n++] = ']';
+  snprintf(buf + n, len > n ? len - n : 0, " %3d%%", (int)(fraction * 100));
+  return buf;
+}

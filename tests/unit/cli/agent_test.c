@@ -144,7 +144,7 @@ static void test_failures(void) {
   tproc f, p;
   start_fake(&f, (char *[]){"--fail-peers", "--end-watch", NULL});
   run(&p, (char *[]){"peers", NULL}, NULL);
-  CHECK_PROC(p.status == 1 && p.out_len == 0 &&
+  CHECK_PROC(p.status == 5 && p.out_len == 0 &&
                  !strcmp(p.err, "peerlinkctl: peers failed: FAILED_PRECONDITION: "
                                 "no rendezvous configured\n"),
              &p);
@@ -159,10 +159,10 @@ static void test_token(void) {
   tproc f, p;
   start_fake(&f, (char *[]){"--token", "s3cret", NULL});
   run(&p, (char *[]){"status", NULL}, NULL);
-  CHECK_PROC(p.status == 1 && !strncmp(p.err, "peerlinkctl: status failed: UNAUTHENTICATED", 43),
+  CHECK_PROC(p.status == 5 && !strncmp(p.err, "peerlinkctl: status failed: UNAUTHENTICATED", 43),
              &p);
   run(&p, (char *[]){"--token", "wrong", "status", NULL}, NULL);
-  CHECK_PROC(p.status == 1 && strstr(p.err, "UNAUTHENTICATED"), &p);
+  CHECK_PROC(p.status == 5 && strstr(p.err, "UNAUTHENTICATED"), &p);
   run(&p, (char *[]){"--token=s3cret", "status", NULL}, NULL);
   CHECK_PROC(p.status == 0 && !strcmp(p.out, status_text), &p);
   char *const tenv[] = {"PEERLINK_AGENT=", "PEERLINK_TOKEN=s3cret", "TZ=UTC", NULL};
