@@ -15,6 +15,7 @@ static struct {
   uint64_t sent_total; /* bytes sent so far, for a bytes-bound bar */
   int bar_shown;       /* a bar is on the terminal's last line */
   int got_summary;
+  int head_shown; /* the column heads, before the first report (not before an error) */
 } run;
 
 static void clear_bar(pl_cli *cli) {
@@ -48,6 +49,8 @@ static void bench_on_message(pl_cli *cli, const ProtobufCMessage *msg) {
   if (!r)
     return;
   clear_bar(cli);
+  if (!run.head_shown++)
+    pl_cli_format_bench_head(cli->out);
   if (r->final) {
     pl_cli_format_bench_summary(cli->out, r);
     run.got_summary = 1;
@@ -86,8 +89,6 @@ int pl_cli_cmd_bench(pl_cli *cli) {
   req.rate_bps = cli->rate_bps;
   req.interval_ms = (uint32_t)cli->interval_ms;
   req.reverse = cli->reverse;
-  if (!cli->json)
-    pl_cli_format_bench_head(cli->out);
   return pl_cli_stream(cli, "/peerlink.v1.Agent/Benchmark", &req.base,
                        &peerlink__v1__benchmark_response__descriptor, bench_on_message,
                        bench_on_status);

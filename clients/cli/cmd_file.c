@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clients/cli/cli.h"
 
@@ -14,6 +15,11 @@ static struct {
   int done;
   char path[PATH_MAX];
 } run;
+
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash && slash[1] ? slash + 1 : path;
+}
 
 static void file_on_message(pl_cli *cli, const ProtobufCMessage *msg) {
   const Peerlink__V1__SendFileResponse *resp = (const Peerlink__V1__SendFileResponse *)msg;
@@ -32,7 +38,7 @@ static void file_on_message(pl_cli *cli, const ProtobufCMessage *msg) {
   if (p->done) {
     run.done = 1;
     fprintf(cli->out, "sent %s to %s: %" PRIu64 " bytes, sha256 %s\n",
-            cli->remote_name ? cli->remote_name : run.path, cli->args[0], p->bytes_total,
+            cli->remote_name ? cli->remote_name : base_name(run.path), cli->args[0], p->bytes_total,
             p->sha256 ? p->sha256 : "-");
     return;
   }

@@ -270,6 +270,42 @@ void pl_cli_format_event(FILE *out, const Peerlink__V1__Event *ev) {
     put_value(out, (const char *)m->data.data, m->data.len);
     break;
   }
+  case PEERLINK__V1__EVENT__KIND_NAT: {
+    const Peerlink__V1__NatChanged *n = ev->nat;
+    fprintf(out, " nat behavior=%s public=%s",
+            pl_cli_enum_label(&peerlink__v1__nat_behavior__descriptor, n->behavior, label,
+                              sizeof(label)),
+            fmt_endpoint(ep, sizeof(ep), n->public_endpoint));
+    if (n->tcp_public_endpoint)
+      fprintf(out, " tcp_public=%s", fmt_endpoint(ep, sizeof(ep), n->tcp_public_endpoint));
+    break;
+  }
+  case PEERLINK__V1__EVENT__KIND_FILE: {
+    const Peerlink__V1__FileReceived *f = ev->file;
+    fputs(" file", out);
+    put_kv(out, "from", f->peer_id);
+    put_kv(out, "name", f->name);
+    if (f->path && *f->path)
+      put_kv(out, "path", f->path);
+    fprintf(out, " size=%" PRIu64, f->size);
+    if (f->sha256 && *f->sha256)
+      put_kv(out, "sha256", f->sha256);
+    if (f->error && *f->error)
+      put_kv(out, "error", f->error);
+    break;
+  }
+  case PEERLINK__V1__EVENT__KIND_QUIC: {
+    const Peerlink__V1__QuicChanged *q = ev->quic;
+    fputs(" quic", out);
+    put_kv(out, "peer", q->peer_id);
+    if (q->state) {
+      fprintf(out, " established=%s role=%s", q->state->established ? "yes" : "no",
+              q->state->client ? "client" : "server");
+      if (q->state->detail && *q->state->detail)
+        put_kv(out, "detail", q->state->detail);
+    }
+    break;
+  }
   default:
     fputs(" event kind=unknown", out); /* from a newer agent */
     break;
