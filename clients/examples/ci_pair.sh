@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# A CI job's view of peerlink: start a rendezvous and two agents, connect them, send a datagram
-# each way, and print one JSON line with the outcome — using only `buf curl` (any grpcurl-style
-# client works the same way). Exits non-zero, saying why, if anything does not happen in time.
+# A CI job's view of peerlink: start a rendezvous and two agents, wait until each is healthy
+# (grpc.health.v1 Check), connect them, send a datagram, run a short UDP benchmark (bytes bound)
+# and assert on its summary, tear down, and print one JSON line with the outcome — using only
+# `buf curl` (any grpcurl-style client works the same way). Exits non-zero, saying why, if
+# anything does not happen in time.
 #
 #   ci_pair.sh [BIN_DIR]        (default: bin/ after `make build`)
 set -euo pipefail
@@ -32,6 +34,13 @@ field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 call() { # call ADDR METHOD JSON
   "$buf" curl --protocol grpc --http2-prior-knowledge --timeout 20s -d "$3" "http://$1/peerlink.v1.Agent/$2"
 }
+# healthy NAME ADDR: the server answers SERVING (gRPC waits for the connection, up to 20 s).
+healthy() {
+  local out
+  out=$("$buf" curl --protocol grpc --http2-prior-knowledge --timeout 20s \
+    "http://$2/grpc.health.v1.Health/Check" 2>&1) || die "$1 is not healthy: $out"
+  grep -q '"status": "SERVING"' <<<"$out" || die "$1 is not serving: $out"
+}
 
 start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0 --udp 127.0.0.1:0
 rdv=$(field grpc "$line")
@@ -41,6 +50,9 @@ a=$(field control "$line") a_id=$(field id "$line")
 start beta "$bin/peerlink-agent" --name beta --control 127.0.0.1:0 --udp 127.0.0.1:0 \
   --state-dir "$work/beta" --rendezvous "$rdv" --network ci
 b=$(field control "$line") b_id=$(field id "$line")
+healthy rendezvous "$rdv"
+healthy alpha "$a"
+healthy beta "$b"
 
 # Wait until alpha knows beta (its event stream replays current state, then follows changes).
 exec {ev}< <(exec timeout 20 "$buf" curl --protocol grpc --http2-prior-knowledge \
@@ -65,5 +77,20 @@ call "$a" Send "{\"peerId\":\"$b_id\",\"data\":\"$payload\"}" >/dev/null || die 
 grep -m1 -q "\"data\": \"$payload\"" <&"$bev" || die "beta never received the datagram"
 exec {bev}<&-
 
-printf '{"alpha":"%s","beta":"%s","path":"%s","connect_ms":%d,"datagram":"delivered"}\n' \
+# A short UDP benchmark, bounded by bytes (and 10 s): the stream's last message is the summary
+# with both ends' numbers; the receiver must have counted something.
+bench=$("$buf" curl --protocol grpc --http2-prior-knowledge --timeout 30s \
+  -d "{\"peerId\":\"$b_id\",\"transport\":\"BENCHMARK_TRANSPORT_UDP\",\"bytes\":\"1000000\",\"durationMs\":10000}" \
+  "http://$a/peerlink.v1.Agent/Benchmark") || die "Benchmark failed: $bench"
+# buf curl prints each message as an indented object: the summary is the one with "final": true.
+summary=$(awk '/^\{/ { obj = "" } { obj = obj $0 "\n" } /^\}/ { last = obj } END { printf "%s", last }' \
+  <<<"$bench")
+grep -q '"final": true' <<<"$summary" || die "Benchmark gave no summary: $bench"
+num() { sed -n "s/.*\"$1\": \"\{0,1\}\([0-9.e+]*\)\"\{0,1\},\{0,1\}\$/\1/p" <<<"$summary" | head -1; }
+received=$(num bytesReceived) receiver_bps=$(num receiverBps)
+[ "${received:-0}" -gt 0 ] || die "the receiver counted no bytes: $summary"
+
+printf '{"alpha":"%s","beta":"%s","path":"%s","connect_ms":%d,"datagram":"delivered",' \
   "$a_id" "$b_id" "$kind" "$connect_ms"
+printf '"healthy":true,"bench_bytes_sent":%s,"bench_bytes_received":%s,"bench_receiver_bps":%s}\n' \
+  "$(num bytesSent)" "$received" "${receiver_bps:-0}"
