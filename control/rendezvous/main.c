@@ -14,6 +14,7 @@
 #include "control/common/log.h"
 #include "control/common/signals.h"
 #include "control/common/addr.h"
+#include "control/rendezvous/http.h"
 #include "control/rendezvous/service.h"
 #include "control/rendezvous/stun_tcp.h"
 #include "control/rendezvous/udp.h"
@@ -34,6 +35,7 @@ typedef struct app {
   pl_rdv_service rendezvous;
   pl_rdv_udp udp;
   pl_rdv_stun_tcp stun_tcp;
+  pl_rdv_http *http; /* --http; NULL without */
   pl_signals signals;
   uv_timer_t stats_timer;
   int has_stats_timer;
@@ -77,19 +79,24 @@ static void on_stop(void *arg) {
   a->has_stats_timer = 0;
   pl_rdv_udp_close(&a->udp, NULL, NULL);
   pl_rdv_stun_tcp_close(&a->stun_tcp, NULL, NULL);
+  pl_rdv_http_stop(a->http);
   pl_rpc_server_shutdown(a->server, SHUTDOWN_GRACE_MS, on_server_down, a);
 }
 
-static void print_start_line(app *a, const char *listen, int port) {
-  char host[64], udp[80], alt[80], stcp[80];
+static void print_start_line(app *a, const char *listen, const char *http_flag, int port) {
+  char host[64], udp[80], alt[80], stcp[80], http[80] = "";
   int ignored;
   pl_hostport_split(listen, host, &ignored);
   pl_rdv_udp_name(&a->udp, 0, udp, sizeof udp);
   pl_rdv_udp_name(&a->udp, 1, alt, sizeof alt);
   pl_rdv_stun_tcp_name(&a->stun_tcp, stcp, sizeof stcp);
-  printf("peerlink-rendezvous: grpc=%s%s%s:%d%s%s%s%s%s%s\n", strchr(host, ':') ? "[" : "", host,
+  if (a->http && pl_hostport_split(http_flag, host, &ignored) == 0)
+    snprintf(http, sizeof http, " http=%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", pl_rdv_http_port(a->http));
+  pl_hostport_split(listen, host, &ignored);
+  printf("peerlink-rendezvous: grpc=%s%s%s:%d%s%s%s%s%s%s%s\n", strchr(host, ':') ? "[" : "", host,
          strchr(host, ':') ? "]" : "", port, udp[0] ? " udp=" : "", udp, alt[0] ? " udp_alt=" : "",
-         alt, stcp[0] ? " stun_tcp=" : "", stcp);
+         alt, stcp[0] ? " stun_tcp=" : "", stcp, http);
   fflush(stdout);
 }
 
@@ -166,7 +173,9 @@ int main(int argc, char **argv) {
       {"stats-interval", "PEERLINK_STATS_INTERVAL", PL_FLAG_MILLIS, &o.stats_interval, "60s",
        "how often to log the STUN and relay counters when they changed (0: only at exit)", 0, 0, 0},
       {"http", "PEERLINK_RENDEZVOUS_HTTP", PL_FLAG_HOSTPORT, &o.http, NULL,
-       "HTTP/WebSocket address (not built yet: accepted and checked)", 0, 0, 0},
+       "HTTP/WebSocket address: GET /health, GET /debug/list_workers, WS /ws/register/{id} "
+       "(JSON signalling), WS /ws/watch (off when unset; a non-loopback one needs --token)",
+       0, 0, 0},
       {"token", "PEERLINK_TOKEN", PL_FLAG_STRING, &o.token, NULL,
        "bearer token every gRPC call must carry; required to listen on a non-loopback address", 0,
        0, 0},
@@ -224,6 +233,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "peerlink-rendezvous: %s\n", err);
     return rv == PL_ERR_INVALID ? 2 : 1;
   }
+  if (o.http) {
+    rv = pl_rdv_http_start(&a.http, a.loop, &a.rendezvous, o.http, o.token, err, sizeof err);
+    if (rv != 0) {
+      fprintf(stderr, "peerlink-rendezvous: %s\n", err);
+      return rv == PL_ERR_INVALID ? 2 : 1;
+    }
+  }
   int port;
   if (pl_rpc_server_add_service(a.server, &a.rendezvous.service) != 0 ||
       pl_rpc_server_start(a.server, &port) != 0) {
@@ -239,8 +255,9 @@ int main(int argc, char **argv) {
   }
   /* Signals before the start line: a script may stop us as soon as it has read it. */
   pl_signals_start(&a.signals, a.loop, on_stop, &a);
-  print_start_line(&a, o.listen, port);
+  print_start_line(&a, o.listen, o.http, port);
   uv_run(a.loop, UV_RUN_DEFAULT);
+  pl_rdv_http_free(a.http);
   pl_rdv_service_free(&a.rendezvous);
   uv_loop_close(a.loop);
   wolfCrypt_Cleanup();
