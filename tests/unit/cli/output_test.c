@@ -127,6 +127,76 @@ static void test_events(void) {
                                         "delivery=datagram bytes=0 data=\"\"\n");
 }
 
+static void test_units(void) {
+  char buf[64];
+  CHECK_STR_EQ(pl_cli_fmt_bytes(buf, sizeof(buf), 999), "999 Bytes");
+  CHECK_STR_EQ(pl_cli_fmt_bytes(buf, sizeof(buf), 1536), "1.50 KBytes");
+  CHECK_STR_EQ(pl_cli_fmt_bytes(buf, sizeof(buf), 200ull << 20), "200 MBytes");
+  CHECK_STR_EQ(pl_cli_fmt_bits(buf, sizeof(buf), 0), "0.00 bits/sec");
+  CHECK_STR_EQ(pl_cli_fmt_bits(buf, sizeof(buf), 98.7e6), "98.7 Mbits/sec");
+  CHECK_STR_EQ(pl_cli_fmt_bits(buf, sizeof(buf), 1.25e9), "1.25 Gbits/sec");
+  CHECK_STR_EQ(pl_cli_fmt_bar(buf, sizeof(buf), 0.5, 10), "[#####     ]  50%");
+  CHECK_STR_EQ(pl_cli_fmt_bar(buf, sizeof(buf), 2.0, 4), "[####] 100%");
+  CHECK_STR_EQ(pl_cli_fmt_bar(buf, sizeof(buf), -1, 4), "[    ]   0%");
+}
+
+static void test_bench(void) {
+  Peerlink__V1__BenchmarkReport r = PEERLINK__V1__BENCHMARK_REPORT__INIT;
+  r.transport = PEERLINK__V1__BENCHMARK_TRANSPORT__BENCHMARK_TRANSPORT_UDP;
+  r.elapsed_ms = 2000;
+  r.bytes_sent = 1250000;
+  r.bytes_received = 1240000;
+  r.sender_bps = 10e6;
+  r.receiver_bps = 9.92e6;
+  r.packets_sent = 1000;
+  r.packets_received = 992;
+  r.lost = 8;
+  FORMAT(pl_cli_format_bench_interval(out, &r, 1000),
+         "  1.00-2.00   sec  1.19 MBytes   10.0 Mbits/sec   1.18 MBytes   9.92 Mbits/sec  lost "
+         "8/1000 (0.8%)\n");
+  r.final = 1;
+  r.jitter_us = 12;
+  r.sender_cpu_seconds = 0.25;
+  r.receiver_cpu_seconds = 0.5;
+  FORMAT(pl_cli_format_bench_summary(out, &r),
+         "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
+         "transport: udp\n"
+         "  0.00-2.00   sec  1.19 MBytes   10.0 Mbits/sec   1000 datagrams  cpu 0.25 s  sender\n"
+         "  0.00-2.00   sec  1.18 MBytes   9.92 Mbits/sec   992 datagrams  lost 8/1000 (0.8%)  "
+         "jitter 0.012 ms  out of order 0  cpu 0.50 s  receiver\n");
+  /* streams count chunks and have no loss or jitter */
+  r.transport = PEERLINK__V1__BENCHMARK_TRANSPORT__BENCHMARK_TRANSPORT_QUIC;
+  FORMAT(pl_cli_format_bench_summary(out, &r),
+         "- - - - - - - - - - - - - - - - - - - - - - - - -\n"
+         "transport: quic\n"
+         "  0.00-2.00   sec  1.19 MBytes   10.0 Mbits/sec   1000 chunks  cpu 0.25 s  sender\n"
+         "  0.00-2.00   sec  1.18 MBytes   9.92 Mbits/sec   992 chunks  cpu 0.50 s  receiver\n");
+}
+
+static void test_new_events(void) {
+  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
+  Peerlink__V1__FileReceived f = PEERLINK__V1__FILE_RECEIVED__INIT;
+  ev.unix_ms = 1700000000000;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_FILE;
+  ev.file = &f;
+  f.peer_id = "b0b0";
+  f.name = "a b.txt";
+  f.size = 5;
+  f.error = "disk full";
+  FORMAT(pl_cli_format_event(out, &ev),
+         "2023-11-14 22:13:20.000 file from=b0b0 name=\"a b.txt\" size=5 error=\"disk full\"\n");
+  Peerlink__V1__QuicChanged q = PEERLINK__V1__QUIC_CHANGED__INIT;
+  Peerlink__V1__QuicState qs = PEERLINK__V1__QUIC_STATE__INIT;
+  ev.kind_case = PEERLINK__V1__EVENT__KIND_QUIC;
+  ev.quic = &q;
+  q.peer_id = "b0b0";
+  q.state = &qs;
+  qs.established = 1;
+  qs.client = 1;
+  FORMAT(pl_cli_format_event(out, &ev),
+         "2023-11-14 22:13:20.000 quic peer=b0b0 established=yes role=client\n");
+}
+
 int main(void) {
   setenv("TZ", "UTC", 1);
   tzset();
@@ -134,6 +204,9 @@ int main(void) {
   test_status_empty();
   test_peers_empty();
   test_events();
+  test_units();
+  test_bench();
+  test_new_events();
   printf("output_test: ok\n");
   return 0;
 }
