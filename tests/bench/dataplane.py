@@ -8,7 +8,8 @@ ratios from one run do not.
   relay     the UDP benchmark when the rendezvous's UDP relay is the only path, vs direct
   quic      agent<->agent QUIC bulk vs Debian's ngtcp2 example programs (gtlsserver serving a
             file, gtlsclient fetching it) moving the same bytes; target >= 1.5x
-  tcp       agent<->agent over the punched TCP connection vs iperf3 TCP; target >= 0.8x
+  tcp       agent<->agent over the punched TCP connection vs iperf3 TCP, the same write
+            size (256 KiB); target >= 0.8x
   reliable  Send with DELIVERY_RELIABLE: messages/s and p50/p99 latency for 1 KiB messages,
             without and with 5% UDP loss (when the agent has reliable messages)
 
@@ -20,7 +21,11 @@ run only inside a private network namespace, which run.sh provides (`unshare --n
 elsewhere they are skipped and say so.
 
     dataplane.py --gen GEN_DIR --agent BIN --rendezvous BIN [--seconds 5] [--chunk 1200]
-                 [--quic-bytes 268435456] [--out FILE] [--only udp,status,relay,quic,tcp,reliable]
+                 [--quic-bytes 268435456] [--tcp-chunk 262144] [--repeats 3] [--out FILE]
+                 [--only udp,status,relay,quic,tcp,reliable]
+
+Each comparison runs --repeats rounds, ours then the reference, and reports the median round
+of each (all samples are in the JSON).
 """
 
 import argparse
@@ -39,6 +44,7 @@ import time
 
 CLK = os.sysconf("SC_CLK_TCK")
 PRIVATE_NET = os.environ.get("PL_BENCH_PRIVATE_NET") == "1"
+PIN = os.environ.get("BENCH_PIN", "1") == "1"
 
 
 def say(msg):
@@ -121,6 +127,15 @@ def run_measured(argv, timeout=300):
             ru.ru_utime + ru.ru_stime, ru.ru_maxrss, wall)
 
 
+def pin(cpu):
+    """The two ends of every comparison on two different cores (ours and the references alike):
+    left to the scheduler, two busy processes sometimes share one core, and a run then measures
+    half the machine (seen here: TCP at 12 or 38 Gbit/s from one run to the next)."""
+    if PIN and os.cpu_count() and os.cpu_count() >= 2:
+        return ["taskset", "-c", str(cpu % os.cpu_count())]
+    return []
+
+
 def free_port(kind=socket.SOCK_STREAM):
     s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
@@ -161,11 +176,12 @@ class Pair:
         rdv = self.rdv.fields["grpc"]
         extra = ["--relay-after", "200ms"] if relayed else []
         self.a, self.b = [
-            self._start([args.agent, "--name", "bench-" + n, "--control", "127.0.0.1:0",
+            self._start(pin(cpu) + [args.agent, "--name", "bench-" + n, "--control",
+                                    "127.0.0.1:0",
                          "--udp", ip + ":0", "--state-dir", os.path.join(workdir, n),
                          "--rendezvous", rdv, "--network", "bench"] + extra, "agent-" + n,
                         workdir)
-            for n, ip in (("a", ips[0]), ("b", ips[1]))]
+            for n, ip, cpu in (("a", ips[0], 0), ("b", ips[1], 1))]
         self.channels = [grpc.insecure_channel(p.fields["control"]) for p in (self.a, self.b)]
         self.sa, self.sb = [agent_pb2_grpc.AgentStub(c) for c in self.channels]
         self.ida, self.idb = self.a.fields["id"], self.b.fields["id"]
@@ -233,6 +249,7 @@ def agent_result(pair, final, wall, cpu, label):
     res = {
         "receiver_bps": final.receiver_bps,
         "sender_bps": final.sender_bps,
+        "pinned": bool(pin(0)),
         "bytes_sent": final.bytes_sent,
         "bytes_received": final.bytes_received,
         "packets_sent": final.packets_sent,
@@ -260,26 +277,27 @@ def agent_result(pair, final, wall, cpu, label):
 class Iperf3Server:
     def __init__(self, workdir):
         self.port = free_port()
-        self.proc = Proc(["iperf3", "-s", "-1", "--forceflush", "-p", str(self.port), "-B",
-                          "127.0.0.1"],
+        self.proc = Proc(pin(1) + ["iperf3", "-s", "-1", "--forceflush", "-p", str(self.port),
+                                   "-B", "127.0.0.1"],
                          "iperf3-server", workdir, line=False, ready="listening")
 
     def finish(self):
-        cpu, hwm = self.proc.cpu(), self.proc.hwm_kib()
-        try:
-            self.proc.p.wait(30)
-        except subprocess.TimeoutExpired:
-            pass
-        self.proc.stop()
-        return cpu, hwm
+        """The server exits after its one test: its CPU time and peak RSS from wait4."""
+        _, status, ru = os.wait4(self.proc.p.pid, 0)
+        self.proc.p.returncode = os.waitstatus_to_exitcode(status)
+        self.proc.log.close()
+        return ru.ru_utime + ru.ru_stime, ru.ru_maxrss
 
 
-def iperf3(workdir, seconds, udp_chunk=None):
+def iperf3(workdir, seconds, udp_chunk=None, tcp_chunk=None):
     srv = Iperf3Server(workdir)
-    cpu_s0 = srv.proc.cpu()
-    argv = ["iperf3", "-c", "127.0.0.1", "-p", str(srv.port), "-t", str(int(seconds)), "-J"]
+    cpu_s0 = 0.0  # the server's whole life is this one test
+    argv = pin(0) + ["iperf3", "-c", "127.0.0.1", "-p", str(srv.port), "-t", str(int(seconds)),
+                     "-J"]
     if udp_chunk:
         argv += ["-u", "-b", "0", "-l", str(udp_chunk)]
+    if tcp_chunk:
+        argv += ["-l", str(tcp_chunk)]
     rc, out, cli_cpu, cli_rss, _ = run_measured(argv)
     srv_cpu, srv_hwm = srv.finish()
     if rc != 0:
@@ -315,14 +333,14 @@ def gtls(workdir, nbytes):
     with open(os.path.join(htdocs, "blob"), "wb") as f:
         f.truncate(nbytes)
     port = free_port(socket.SOCK_DGRAM)
-    srv = Proc(["gtlsserver", "-q", "-d", htdocs, "127.0.0.1", str(port), key, cert],
+    srv = Proc(pin(1) + ["gtlsserver", "-q", "-d", htdocs, "127.0.0.1", str(port), key, cert],
                "gtlsserver", workdir, line=False)
     try:
         cpu0 = srv.cpu()
         rc = None
         for _ in range(50):  # until the server's socket is up
             rc, out, cli_cpu, cli_rss, wall = run_measured(
-                ["gtlsclient", "-q", "--no-quic-dump", "--no-http-dump",
+                pin(0) + ["gtlsclient", "-q", "--no-quic-dump", "--no-http-dump",
                  "--exit-on-all-streams-close", "--download=" + dl, "127.0.0.1", str(port),
                  "https://127.0.0.1:%d/blob" % port])
             got = os.path.getsize(os.path.join(dl, "blob")) if os.path.exists(
@@ -343,13 +361,36 @@ def gtls(workdir, nbytes):
 
 # ---- the phases ---------------------------------------------------------------------------
 
+def interleaved(args, ours_fn, ref_fn):
+    """--repeats rounds of ours then the reference (so drift on a shared machine hits both);
+    the median round of each by receiver goodput, and every sample."""
+    ours, refs = [], []
+    for _ in range(args.repeats):
+        ours.append(ours_fn())
+        refs.append(ref_fn())
+
+    def median(xs):
+        return sorted(xs, key=lambda r: r["receiver_bps"])[len(xs) // 2]
+
+    o, r = median(ours), median(refs)
+    o = dict(o, samples_bps=[x["receiver_bps"] for x in ours])
+    r = dict(r, samples_bps=[x["receiver_bps"] for x in refs])
+    return o, r
+
+
 def phase_udp(pair, args, work):
-    f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_UDP, args.seconds, args.chunk)
-    ours = agent_result(pair, f, w, c, "udp")
-    ref = iperf3(work, args.seconds, udp_chunk=args.chunk)
-    say("iperf3   receiver %.0f Mbit/s, loss %.2f%%, sender %.0f Mbit/s, %.2f CPU s/GiB" % (
-        ref["receiver_bps"] / 1e6, ref["lost_percent"], ref["sender_bps"] / 1e6,
-        ref["cpu_s_per_gib"] or 0))
+    def ours_fn():
+        f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_UDP, args.seconds, args.chunk)
+        return agent_result(pair, f, w, c, "udp")
+
+    def ref_fn():
+        ref = iperf3(work, args.seconds, udp_chunk=args.chunk)
+        say("iperf3   receiver %.0f Mbit/s, loss %.2f%%, sender %.0f Mbit/s, %.2f CPU s/GiB" % (
+            ref["receiver_bps"] / 1e6, ref["lost_percent"], ref["sender_bps"] / 1e6,
+            ref["cpu_s_per_gib"] or 0))
+        return ref
+
+    ours, ref = interleaved(args, ours_fn, ref_fn)
     ratio = ours["receiver_bps"] / ref["receiver_bps"]
     print("UDP   agent/iperf3 -u receiver goodput: %.2fx (target >= 1.2x); loss %.2f%% vs %.2f%%"
           % (ratio, ours["lost_percent"], ref["lost_percent"]), flush=True)
@@ -388,12 +429,18 @@ def phase_status(pair, args):
 
 
 def phase_quic(pair, args, work):
-    f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_QUIC, nbytes=args.quic_bytes,
-                         chunk=1 << 20)
-    ours = agent_result(pair, f, w, c, "quic")
-    ref = gtls(work, args.quic_bytes)
-    say("gtls     receiver %.0f Mbit/s, %.2f CPU s/GiB" % (ref["receiver_bps"] / 1e6,
-                                                          ref["cpu_s_per_gib"] or 0))
+    def ours_fn():
+        f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_QUIC, nbytes=args.quic_bytes,
+                             chunk=1 << 20)
+        return agent_result(pair, f, w, c, "quic")
+
+    def ref_fn():
+        ref = gtls(work, args.quic_bytes)
+        say("gtls     receiver %.0f Mbit/s, %.2f CPU s/GiB" % (ref["receiver_bps"] / 1e6,
+                                                              ref["cpu_s_per_gib"] or 0))
+        return ref
+
+    ours, ref = interleaved(args, ours_fn, ref_fn)
     ratio = ours["receiver_bps"] / ref["receiver_bps"]
     print("QUIC  agent/gtlsclient+gtlsserver goodput, %d MiB: %.2fx (target >= 1.5x)" %
           (args.quic_bytes >> 20, ratio), flush=True)
@@ -401,13 +448,20 @@ def phase_quic(pair, args, work):
 
 
 def phase_tcp(pair, args, work):
-    f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_TCP, args.seconds)
-    ours = agent_result(pair, f, w, c, "tcp")
-    ref = iperf3(work, args.seconds)
-    say("iperf3   TCP receiver %.0f Mbit/s, %.2f CPU s/GiB" % (ref["receiver_bps"] / 1e6,
-                                                              ref["cpu_s_per_gib"] or 0))
+    def ours_fn():
+        f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_TCP, args.seconds, args.tcp_chunk)
+        return agent_result(pair, f, w, c, "tcp")
+
+    def ref_fn():
+        ref = iperf3(work, args.seconds, tcp_chunk=args.tcp_chunk)  # the same write size
+        say("iperf3   TCP receiver %.0f Mbit/s, %.2f CPU s/GiB" % (ref["receiver_bps"] / 1e6,
+                                                                  ref["cpu_s_per_gib"] or 0))
+        return ref
+
+    ours, ref = interleaved(args, ours_fn, ref_fn)
     ratio = ours["receiver_bps"] / ref["receiver_bps"]
-    print("TCP   agent/iperf3 TCP receiver goodput: %.2fx (target >= 0.8x)" % ratio, flush=True)
+    print("TCP   agent/iperf3 TCP receiver goodput, %d KiB writes: %.2fx (target >= 0.8x)" %
+          (args.tcp_chunk >> 10, ratio), flush=True)
     return {"agent": ours, "iperf3": ref, "ratio": ratio, "target": 0.8}
 
 
@@ -491,6 +545,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--chunk", type=int, default=1200)
     ap.add_argument("--quic-bytes", type=int, default=256 << 20)
+    ap.add_argument("--tcp-chunk", type=int, default=256 << 10)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--only", default="udp,status,relay,quic,tcp,reliable")
     ap.add_argument("--out", default=os.path.join(tempfile.gettempdir(),
@@ -522,8 +578,13 @@ def main():
         elif "relay" in only:
             pair = Pair(args, os.path.join(work, "relay"), relayed=True)
             try:
-                f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_UDP, args.seconds, args.chunk)
-                r = agent_result(pair, f, w, c, "relay")
+                rounds = []
+                for _ in range(args.repeats):
+                    f, w, c = pair.bench(pair.pb.BENCHMARK_TRANSPORT_UDP, args.seconds,
+                                         args.chunk)
+                    rounds.append(agent_result(pair, f, w, c, "relay"))
+                r = sorted(rounds, key=lambda x: x["receiver_bps"])[len(rounds) // 2]
+                r = dict(r, samples_bps=[x["receiver_bps"] for x in rounds])
             finally:
                 pair.stop()
             out["relay"] = {"agent": r}

@@ -17,7 +17,8 @@
 # ${BENCH_OUT%.json}-dataplane.json); BENCH_OPT=1 measures the control plane's programs built
 # with -c opt instead of bin/; BENCH_AGENTS, BENCH_WATCHERS, BENCH_CALLS, BENCH_REPS, BENCH_K
 # (e.g. 1,16,64) size the control-plane phases; BENCH_SECONDS (default 5), BENCH_CHUNK (1200),
-# BENCH_QUIC_BYTES (256 MiB), BENCH_ONLY (udp,status,relay,quic,tcp,reliable) the data plane's;
+# BENCH_QUIC_BYTES (256 MiB), BENCH_REPEATS (3), BENCH_ONLY (udp,status,relay,quic,tcp,reliable)
+# the data plane's;
 # BENCH_BAZEL_FLAGS go to bazel build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -109,7 +110,8 @@ echo "bench: data plane (agent UDP/QUIC/TCP vs iperf3 and ngtcp2's gtls examples
 DP_ARGS=(tests/bench/dataplane.py --gen "$tmp/gen" --agent "$OPT_BIN/agent/peerlink-agent"
   --rendezvous "$OPT_BIN/control/rendezvous/peerlink-rendezvous" --seconds "${BENCH_SECONDS:-5}"
   --chunk "${BENCH_CHUNK:-1200}" --quic-bytes "${BENCH_QUIC_BYTES:-268435456}"
-  --only "${BENCH_ONLY:-udp,status,relay,quic,tcp,reliable}" --out "${OUT%.json}-dataplane.json")
+  --repeats "${BENCH_REPEATS:-3}" --only "${BENCH_ONLY:-udp,status,relay,quic,tcp,reliable}"
+  --out "${OUT%.json}-dataplane.json")
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
   PATH="$PATH:/usr/sbin:/sbin" unshare --net -- bash -c \
     'ip link set lo up && PL_BENCH_PRIVATE_NET=1 exec /usr/bin/python3 "$@"' dataplane "${DP_ARGS[@]}"
