@@ -254,11 +254,13 @@ static int field_decode(dec *d, ProtobufCMessage *m, const ProtobufCFieldDescrip
     d->path[plen] = '\0';
     return 0;
   }
-  int rv = value_decode(d, f, j, base + f->offset, depth);
-  if (rv == 0 && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+  /* A oneof's case is set first, so that free_unpacked frees a member that failed half-way. */
+  if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
     *(uint32_t *)(base + f->quantifier_offset) = f->id;
-  else if (rv == 0 && f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
-           f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING)
+  int rv = value_decode(d, f, j, base + f->offset, depth);
+  if (rv == 0 && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+      f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset &&
+      f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_STRING)
     *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
   return rv;
 }
