@@ -16,6 +16,7 @@ import socket
 import struct
 import threading
 import unittest
+import urllib.error
 import urllib.request
 
 import websockets
@@ -229,6 +230,34 @@ class RendezvousWs(unittest.TestCase):
                 with self.assertRaises(websockets.ConnectionClosed) as cm:
                     await asyncio.wait_for(ws.recv(), DEADLINE)
                 self.assertEqual(cm.exception.rcvd.code, 1009)
+
+        asyncio.run(run())
+
+
+class RendezvousWsToken(unittest.TestCase):
+    def test_token_required_but_for_health(self):
+        rdv = harness.start_rendezvous(extra=["--http", "127.0.0.1:0", "--token", "s3cret"])
+        self.addCleanup(rdv.stop)
+        base = "http://%s" % rdv.fields["http"]
+        with urllib.request.urlopen(base + "/health", timeout=DEADLINE) as r:
+            self.assertEqual(r.status, 200)
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(base + "/debug/list_workers", timeout=DEADLINE)
+        self.assertEqual(cm.exception.code, 401)
+        req = urllib.request.Request(base + "/debug/list_workers",
+                                     headers={"Authorization": "Bearer s3cret"})
+        with urllib.request.urlopen(req, timeout=DEADLINE) as r:
+            self.assertEqual(json.loads(r.read()), [])
+
+        async def run():
+            # lws closes the connection without answering the upgrade.
+            with self.assertRaises(websockets.exceptions.InvalidHandshake):
+                await websockets.connect("ws://%s/ws/watch" % rdv.fields["http"],
+                                         open_timeout=DEADLINE)
+            async with websockets.connect("ws://%s/ws/watch?token=s3cret" % rdv.fields["http"],
+                                          open_timeout=DEADLINE) as w:
+                snap = json.loads(await asyncio.wait_for(w.recv(), DEADLINE))
+                self.assertEqual(snap, {"snapshot": {"workers": []}})
 
         asyncio.run(run())
 
