@@ -60,6 +60,9 @@ void pl_rdv__grow(pl_rdv__stream *st, size_t more);
 void pl_rdv__notify(pl_rdv_service *svc, Peerlink__V1__RegistryChange__Kind kind,
                     const Peerlink__V1__AgentInfo *info);
 
+/* service.c: one RegisterRequest of a stream (gRPC or WebSocket), dispatched to register.c. */
+void pl_rdv__request(pl_rdv__stream *st, const Peerlink__V1__RegisterRequest *req);
+
 /* register.c: the stream's inputs to the registry. */
 void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello);
 void pl_rdv__candidates(pl_rdv__stream *st, const Peerlink__V1__CandidatesUpdate *upd);

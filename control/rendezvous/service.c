@@ -31,6 +31,10 @@ static void register_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, 
     pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
     return;
   }
+  pl_rdv__request(st, req);
+}
+
+void pl_rdv__request(pl_rdv__stream *st, const Peerlink__V1__RegisterRequest *req) {
   if (st->finished)
     return;
   if (st->agent.info == NULL) {

@@ -107,34 +107,8 @@ void pl_rdv__wsreg_message(pl_rdv__ws *ws, const char *text, size_t len) {
     pl_rdv_json_request_free(req);
     return;
   }
-  /* What a gRPC Register stream does with the same message (service.c). */
-  if (st->agent.info == NULL) {
-    if (req->msg_case != PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO)
-      push_error(ws, PL_RPC_FAILED_PRECONDITION,
-                 "the first message must be hello (unsigned, for a challenge; then signed)");
-    else
-      pl_rdv__hello(st, req->hello);
-  } else {
-    switch (req->msg_case) {
-    case PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO:
-      push_error(ws, PL_RPC_FAILED_PRECONDITION, "hello: already registered");
-      break;
-    case PEERLINK__V1__REGISTER_REQUEST__MSG_CANDIDATES:
-      pl_rdv__candidates(st, req->candidates);
-      break;
-    case PEERLINK__V1__REGISTER_REQUEST__MSG_PAIR: pl_rdv__pair(st, req->pair); break;
-    case PEERLINK__V1__REGISTER_REQUEST__MSG_RELAY:
-      pl_rdv__relay_from_stream(st, req->relay);
-      break;
-    case PEERLINK__V1__REGISTER_REQUEST__MSG_WATCH:
-      pl_rdv__watch(st, req->watch->peer_ids, req->watch->n_peer_ids, 1);
-      break;
-    case PEERLINK__V1__REGISTER_REQUEST__MSG_UNWATCH:
-      pl_rdv__watch(st, req->unwatch->peer_ids, req->unwatch->n_peer_ids, 0);
-      break;
-    default: break; /* json_sig refuses a message without a type */
-    }
-  }
+  /* What a gRPC Register stream does with the same message. */
+  pl_rdv__request(st, req);
   pl_rdv_json_request_free(req);
 }
 
