@@ -2,8 +2,8 @@
 #define PEERLINK_AGENT_BENCH_WIRE_H
 
 /* The benchmark's frames between two agents, I/O-free: BENCH_CTRL (0x27: start, answers,
- * progress, end, abort) and BENCH_DATA (0x26: the UDP blast). docs/protocol.md ("Benchmark
- * frames") has the layout; this header is the contract.
+ * progress, end, abort) and BENCH_DATA (0x26: the UDP blast). docs/protocol.md ("The
+ * benchmark") has the layout and the exchange; this header is the contract.
  *
  *   0  type        0x26 / 0x27
  *   1  version     1
