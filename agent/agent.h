@@ -72,6 +72,8 @@ typedef struct pl_agent {
   uint64_t datagrams_sent;
   int closing; /* stopping: no more events */
 
+  struct pl_reliable_wait *reliable_waits; /* reliable Sends waiting for their ACK (api_send.c) */
+
   pl_registration reg;
   pl_agentlist peers; /* the other agents registered with the rendezvous */
   pl_events events;
@@ -86,6 +88,15 @@ typedef struct pl_send_wait {
 
 /* Fills the Agent service table (control_api.c). */
 void pl_agent_service_init(pl_agent *a);
+
+/* api_send.c: Send with DELIVERY_DATAGRAM / DELIVERY_RELIABLE (each ends the call on every
+ * path; a reliable one when the peer acknowledged the message, or with UNAVAILABLE saying why it
+ * will not: peer gone, path closed). done: a link's message `msg_id` is over (the links'
+ * on_sent: err 0 acknowledged, else `why`). */
+void pl_api_send_datagram(pl_agent *a, pl_rpc_call *call, const Peerlink__V1__SendRequest *req);
+void pl_api_send_reliable(pl_agent *a, pl_rpc_call *call, const Peerlink__V1__SendRequest *req);
+void pl_api_send_reliable_done(pl_agent *a, const pl_link *l, uint64_t msg_id, int err,
+                               const char *why);
 
 /* bench_glue.c: benchmarks with peers (the peer's side needs no RPC: it answers BENCH_CTRL on
  * the link). init registers the benchmark frames with the links (after pl_agent_links_init's

@@ -39,6 +39,8 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
   }
   resp.nat_behavior = a->nat;
   resp.cert_fingerprint = a->ident.cert_fingerprint;
+  resp.public_key.data = a->ident.public_key_der;
+  resp.public_key.len = a->ident.public_key_der_len;
   resp.dropped_unauthenticated = pl_agent_dropped(a);
   resp.tcp_port = (uint32_t)pl_tcp_node_port(&a->tcp);
   resp.tcp_public_endpoint = pl_agent_tcp_public(a, &tcp_pub, tcp_ip);
@@ -62,7 +64,8 @@ static void get_status(pl_rpc_call *call, const ProtobufCMessage *msg, void *dat
     paths[i].tcp = pl_agent_tcp_path(a, l);
     ppaths[i] = &paths[i];
     pl_punch_stats_get(l->punch, &st);
-    resp.dropped_unauthenticated += st.dropped_auth + st.dropped_replay + st.dropped_parse;
+    resp.dropped_unauthenticated +=
+        st.dropped_auth + st.dropped_replay + st.dropped_parse + st.dropped_data;
   }
   resp.peers = ppaths;
   resp.n_peers = n;
@@ -187,11 +190,39 @@ static void connect_by_candidates(pl_agent *a, pl_rpc_call *call,
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "%s", err);
     return;
   }
+  /* DATA is sealed under keys agreed with this key, and the peer's ID is the key's. */
+  char key_id[PL_IDENTITY_ID_LEN + 1];
+  if (req->peer_public_key.len == 0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "peer_public_key: required with candidates (the peer's GetStatus "
+                       "public_key)");
+    return;
+  }
+  if (pl_identity_id_from_public_key(key_id, req->peer_public_key.data, req->peer_public_key.len) !=
+      0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "peer_public_key: not a P-256 SubjectPublicKeyInfo (the peer's GetStatus "
+                       "public_key)");
+    return;
+  }
+  if (strcmp(key_id, a->ident.id) == 0) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "peer_public_key: that is this agent's own key (the peer's GetStatus "
+                       "public_key is needed)");
+    return;
+  }
   int rv = pl_link_from_candidates(&a->links, req->candidates, req->n_candidates,
                                    req->pairing_secret.data, req->pairing_secret.len,
-                                   req->peer_cert_fingerprint, &l);
+                                   req->peer_cert_fingerprint, req->peer_public_key.data,
+                                   req->peer_public_key.len, &l);
   if (rv == PL_ERR_INVALID) {
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "candidates: no usable address");
+    return;
+  }
+  if (rv == PL_ERR_STATE) {
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
+                       "pairing_secret: already used by the link to another peer (each peer "
+                       "needs its own secret)");
     return;
   }
   if (rv != 0) {
@@ -289,74 +320,30 @@ static void disconnect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void
   reply(call, &resp.base);
 }
 
-/* The datagram was dropped here, before it left: say where and why. */
-static void send_failed(pl_agent *a, pl_rpc_call *call, const pl_link *l, int rv) {
-  char remote[80];
-  if (rv == PL_ERR_FULL) {
-    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED,
-                       "datagram not sent: the path is relayed over the Register stream, which "
-                       "has %zu messages queued (its limit); try again shortly",
-                       a->reg.call ? pl_rpc_client_call_pending(a->reg.call) : (size_t)0);
-  } else if (rv == PL_ERR_NOMEM) {
-    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "datagram not sent: agent out of memory");
-  } else if (l->path.kind == PL_PATH_RELAY_TCP) {
-    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE,
-                       "datagram not sent: the path is relayed over the Register stream, which "
-                       "is down (%s)",
-                       a->reg.detail);
-  } else if (rv == PL_ERR_IO) {
-    pl_addr_format((const struct sockaddr *)&l->path.remote, remote, sizeof remote);
-    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE, "datagram not sent: UDP send to %s failed: %s",
-                       remote, pl_transport_last_error(&a->transport));
-  } else {
-    pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE, "datagram not sent: %s", pl_strerror(rv));
-  }
-}
-
 static void send_message(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_agent *a = data;
   const Peerlink__V1__SendRequest *req = (const Peerlink__V1__SendRequest *)msg;
-  Peerlink__V1__SendResponse resp = PEERLINK__V1__SEND_RESPONSE__INIT;
   if (check_peer_id(call, req->peer_id) != 0)
     return;
-  if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_QUIC_STREAM) {
-    pl_api_send_quic(a, call, req);
-    return;
-  }
   if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_TCP) {
     pl_agent_send_tcp(a, call, req);
     return;
   }
+  if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_QUIC_STREAM) {
+    pl_api_send_quic(a, call, req);
+    return;
+  }
+  if (req->delivery == PEERLINK__V1__DELIVERY__DELIVERY_RELIABLE) {
+    pl_api_send_reliable(a, call, req);
+    return;
+  }
   if (req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM &&
       req->delivery != PEERLINK__V1__DELIVERY__DELIVERY_UNSPECIFIED) {
-    pl_rpc_call_finish(
-        call, PL_RPC_UNIMPLEMENTED,
-        "delivery: not built yet: only DELIVERY_DATAGRAM works now (reliable messages and "
-        "QUIC streams come with the tunnel)");
+    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "delivery: unknown value %d",
+                       (int)req->delivery);
     return;
   }
-  if (req->data.len > PL_FRAME_MAX_PAYLOAD) {
-    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "data: a datagram holds at most %d bytes",
-                       PL_FRAME_MAX_PAYLOAD);
-    return;
-  }
-  pl_link *l = pl_links_find_peer(&a->links, req->peer_id);
-  if (l == NULL) {
-    pl_rpc_call_finish(call, PL_RPC_NOT_FOUND, "peer_id: not connected to %s (call Connect)",
-                       req->peer_id);
-    return;
-  }
-  int rv = pl_link_send(l, req->data.data, req->data.len);
-  if (rv == PL_ERR_STATE) {
-    pl_rpc_call_finish(call, PL_RPC_FAILED_PRECONDITION, "no path to %s yet", req->peer_id);
-    return;
-  }
-  if (rv != 0) {
-    send_failed(a, call, l, rv);
-    return;
-  }
-  resp.sequence = ++a->datagrams_sent;
-  reply(call, &resp.base);
+  pl_api_send_datagram(a, call, req);
 }
 
 /* A Send that waited for an acknowledgement (pl_send_wait) ended before it came. */

@@ -8,6 +8,7 @@ AGENT_GLUE_SRCS = [
     "bench_quic.c",
     "bench_tcp.c",
     "bench_udp.c",
+    "api_send.c",
     "api_send_tcp.c",
     "candidates.c",
     "connect_wait.c",

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "agent/identity/identity.h"
 #include "agent/link_int.h"
 #include "control/common/addr.h"
 #include "control/common/clock.h"
@@ -70,6 +72,7 @@ size_t pl_links_count(const pl_links *ls) {
 static void link_freed(uv_handle_t *h) {
   pl_link *l = h->data;
   pl_punch_del(l->punch);
+  pl_channel_del(l->chan);
   free(l);
 }
 
@@ -92,6 +95,7 @@ void pl_link_close(pl_link *l, const char *why) {
     pl_link__send_datagram(l, buf, len, &dst, via_tcp);
   l->path.kind = PL_PATH_NONE;
   uv_timer_stop(&l->timer);
+  pl_link__data_close(l, why); /* pending reliable messages fail now, saying why */
   if (ls->obs.on_path)
     ls->obs.on_path(ls->obs.arg, l, why);
   uv_close((uv_handle_t *)&l->timer, link_freed);
@@ -116,6 +120,13 @@ static void add_candidates(struct sockaddr_storage *out, size_t *n,
 static void base_config(pl_links *ls, pl_punch_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   memcpy(cfg->self_id, ls->self_id, sizeof cfg->self_id);
+  cfg->self_key_der = ls->self_key_der;
+  cfg->self_key_der_len = ls->self_key_der_len;
+  /* Above every sequence number an earlier instance for the same secret can have used (one
+   * frame per nanosecond is far beyond this sender), so DATA's nonces never repeat. */
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  cfg->first_seq = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
   add_candidates(cfg->local, &cfg->n_local, ls->local, ls->n_local);
   cfg->keepalive_interval_us = ls->keepalive_us;
   cfg->dead_after_us = ls->dead_after_us;
@@ -127,12 +138,17 @@ static int link_add(pl_links *ls, const pl_punch_config *cfg, const char *peer_i
   pl_link *l = calloc(1, sizeof *l);
   if (l == NULL)
     return PL_ERR_NOMEM;
+  l->links = ls;
   int rv = pl_punch_new(&l->punch, cfg);
   if (rv != 0) {
     free(l);
     return rv;
   }
-  l->links = ls;
+  if ((rv = pl_link__data_new(l)) != 0) {
+    pl_punch_del(l->punch);
+    free(l);
+    return rv;
+  }
   memcpy(l->pairing, cfg->pairing, sizeof l->pairing);
   pl_hex_encode(l->pairing_id, l->pairing, sizeof l->pairing);
   snprintf(l->peer_id, sizeof l->peer_id, "%s", peer_id);
@@ -158,10 +174,13 @@ int pl_link_from_offer(pl_links *ls, const Peerlink__V1__Offer *offer, pl_link *
   if (offer->peer == NULL || offer->peer->id == NULL ||
       pl_hex_decode(cfg.pairing, sizeof cfg.pairing, offer->pairing_id) ||
       pl_hex_decode(cfg.peer_id, sizeof cfg.peer_id, offer->peer->id) ||
-      offer->pairing_secret.len < 16)
+      offer->pairing_secret.len < 16 || offer->peer_public_key.len == 0)
     return PL_ERR_INVALID;
   cfg.secret = offer->pairing_secret.data;
   cfg.secretlen = offer->pairing_secret.len;
+  /* pl_punch_new checks that the peer's ID (which the rendezvous vouched for) is its key's. */
+  cfg.peer_key_der = offer->peer_public_key.data;
+  cfg.peer_key_der_len = offer->peer_public_key.len;
   cfg.controlling = offer->role == PEERLINK__V1__ROLE__ROLE_CONTROLLING;
   /* The start time is on the rendezvous's clock; convert through our wall clock. */
   int64_t wait_ms = offer->start_unix_ms - pl_clock_unix_ms();
@@ -183,11 +202,21 @@ int pl_link_from_offer(pl_links *ls, const Peerlink__V1__Offer *offer, pl_link *
 
 int pl_link_from_candidates(pl_links *ls, Peerlink__V1__Candidate *const *cands, size_t n,
                             const uint8_t *secret, size_t secretlen, const char *peer_fingerprint,
-                            pl_link **plink) {
+                            const uint8_t *peer_key, size_t peer_key_len, pl_link **plink) {
   pl_punch_config cfg;
+  char peer_id[PL_IDENTITY_ID_LEN + 1];
   base_config(ls, &cfg);
-  if (secretlen < 16)
+  if (secretlen < 16 || peer_key == NULL)
     return PL_ERR_INVALID;
+  /* The key is the peer's identity: its ID follows from it, and frames must come from it. */
+  int rv = pl_identity_id_from_public_key(peer_id, peer_key, peer_key_len);
+  if (rv != 0)
+    return rv == PL_ERR_CRYPTO ? rv : PL_ERR_PARSE;
+  if (pl_hex_decode(cfg.peer_id, sizeof cfg.peer_id, peer_id) != 0 ||
+      memcmp(cfg.peer_id, ls->self_id, sizeof cfg.peer_id) == 0)
+    return PL_ERR_INVALID;
+  cfg.peer_key_der = peer_key;
+  cfg.peer_key_der_len = peer_key_len;
   /* Both sides derive the same pairing ID from the shared secret; the side with the smaller
    * certificate fingerprint controls, as with IDs in rendezvous pairings. */
   uint8_t digest[WC_SHA256_DIGEST_SIZE];
@@ -201,15 +230,16 @@ int pl_link_from_candidates(pl_links *ls, Peerlink__V1__Candidate *const *cands,
   add_candidates(cfg.remote, &cfg.n_remote, cands, n);
   if (cfg.n_remote == 0)
     return PL_ERR_INVALID;
-  /* The same secret means the same pairing: a second instance would restart its sequence
-   * numbers and the peer would drop its frames as replays. */
+  /* The same secret means the same pairing: one link for it, not two that race. */
   pl_link *old = pl_links_find_pairing(ls, cfg.pairing);
   if (old) {
+    if (strcmp(old->peer_id, peer_id) != 0)
+      return PL_ERR_STATE;
     if (plink)
       *plink = old;
     return 0;
   }
-  return link_add(ls, &cfg, "", "", peer_fingerprint, plink);
+  return link_add(ls, &cfg, peer_id, "", peer_fingerprint, plink);
 }
 
 /* --- describe --------------------------------------------------------------------------- */
@@ -248,6 +278,9 @@ void pl_link_describe(const pl_link *l, Peerlink__V1__PeerPath *out, Peerlink__V
   out->connect_ms = (l->connect_us + 500) / 1000;
   out->frames_received = st.frames_received;
   out->probes_sent = st.probes_sent;
+  pl_channel_stats cs;
+  pl_channel_stats_get(l->chan, &cs);
+  out->data_dropped = st.dropped_data + cs.dropped;
   if (l->path.kind == PL_PATH_NONE || ipbuflen < 128)
     return;
   if (ls->has_local_ep) {

@@ -3,17 +3,20 @@
 
 /* The agent's links: a link is the agent's connection to one peer, made from a rendezvous
  * Offer or from explicit candidates. Each drives a punch state machine (agent/punch/punch.h)
- * from a libuv timer, sends the datagrams it produces through a pl_link_io (the UDP transport,
- * or the Register stream for the relay over TCP) and tells its owner about path changes and
- * arriving DATA through a pl_link_observer. Links know nothing of the agent, gRPC or events.
+ * and a channel (agent/channel.h: datagrams and reliable messages in end-to-end sealed DATA
+ * frames) from one libuv timer, sends the datagrams they produce through a pl_link_io (the UDP
+ * transport, or the Register stream for the relay over TCP) and tells its owner about path
+ * changes, arriving datagrams and messages, and the end of each reliable message through a
+ * pl_link_observer. Links know nothing of the agent, gRPC or events.
  *
  * link.c: the table and each link's lifecycle; link_pump.c: the datagram pump (timer, receive,
- * send). */
+ * send); link_data.c: the channel (datagrams, reliable messages). */
 
 #include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "agent/channel.h"
 #include "agent/punch/punch.h"
 #include "peerlink/v1/agent.pb-c.h"
 #include "peerlink/v1/rendezvous.pb-c.h"
@@ -38,8 +41,15 @@ typedef struct pl_link_observer {
   /* The link's path changed (detail e.g. "none -> direct"), or the link is closing (path NONE,
    * detail the reason; the link is freed after this returns). */
   void (*on_path)(void *arg, pl_link *link, const char *detail);
-  /* A DATA frame's payload from the peer (valid during the call). */
+  /* A datagram from the peer (valid during the call). */
   void (*on_data)(void *arg, pl_link *link, const uint8_t *data, size_t len);
+  /* A reliable message from the peer: in order, exactly once (valid during the call). */
+  void (*on_message)(void *arg, pl_link *link, const uint8_t *data, size_t len);
+  /* One of our reliable messages (pl_link_send_reliable's msg_id) is over: err 0 when the peer
+   * acknowledged it; otherwise it will not be: PL_ERR_TIMEOUT (the peer stopped acknowledging:
+   * gone, or the path lost; the link closes right after) or PL_ERR_CLOSED (the link is
+   * closing). `why` says so for a person. Every message ends here exactly once. */
+  void (*on_sent)(void *arg, pl_link *link, uint64_t msg_id, int err, const char *why);
   void *arg;
 } pl_link_observer;
 
@@ -58,6 +68,14 @@ typedef struct pl_links {
   uint8_t self_id[PL_FRAME_ID_LEN];
   const char *self_fingerprint; /* our certificate's; decides roles with explicit candidates */
   uint64_t keepalive_us, dead_after_us, relay_after_us; /* 0: the punch defaults */
+  /* Our long-term private key (SEC1 DER, borrowed): with the peer's public key and the
+   * pairing secret it gives each link's end-to-end DATA keys (agent/wire/seal.h). */
+  const uint8_t *self_key_der;
+  size_t self_key_der_len;
+  /* The reliable channel: the largest message (0: PL_RELIABLE_DEFAULT_MAX_MESSAGE) and how long
+   * a fragment may go unacknowledged before the peer counts as gone (0: the default, 15 s). */
+  size_t max_reliable_message;
+  uint64_t reliable_give_up_us;
   pl_link_io io;
   pl_link_observer obs;
   /* Our candidates (borrowed; the owner keeps them current). */
@@ -88,6 +106,7 @@ struct pl_link {
    * QUIC tunnel pins it. "" when unknown. */
   char peer_fingerprint[65];
   pl_punch *punch;
+  pl_channel *chan;
   pl_punch_path path;
   uv_timer_t timer;
   uint64_t created_us;  /* when the offer (or explicit Connect) arrived */
@@ -107,16 +126,20 @@ int pl_links_set_ext(pl_links *ls, uint8_t type, pl_link_ext_fn recv, void *arg)
 void pl_links_set_local(pl_links *ls, const struct sockaddr *local);
 
 /* Creates the link an offer describes, replacing an older one to the same peer. *plink (may be
- * NULL) receives it. Returns 0, PL_ERR_INVALID (bad offer), PL_ERR_NOMEM, PL_ERR_CRYPTO. */
+ * NULL) receives it. Returns 0, PL_ERR_INVALID (bad offer, no peer_public_key), PL_ERR_PARSE
+ * (peer_public_key is not a P-256 SubjectPublicKeyInfo), PL_ERR_AUTH (the peer's ID is not its
+ * key's), PL_ERR_NOMEM, PL_ERR_CRYPTO. */
 int pl_link_from_offer(pl_links *ls, const Peerlink__V1__Offer *offer, pl_link **plink);
 
 /* Creates a link from explicit candidates (no rendezvous): both sides derive the pairing ID
- * from the shared secret, so a second call with the same secret returns the existing link.
- * Returns 0, PL_ERR_INVALID (secret under 16 bytes, no usable candidate), PL_ERR_NOMEM,
- * PL_ERR_CRYPTO. */
+ * from the shared secret, so a second call with the same secret returns the existing link. The
+ * peer's ID is its public key's (peer_key: SubjectPublicKeyInfo DER). Returns 0, PL_ERR_INVALID
+ * (secret under 16 bytes, no usable candidate, our own key), PL_ERR_STATE (a link with this
+ * secret exists to another peer), PL_ERR_PARSE (peer_key is not a P-256 SubjectPublicKeyInfo),
+ * PL_ERR_NOMEM, PL_ERR_CRYPTO. */
 int pl_link_from_candidates(pl_links *ls, Peerlink__V1__Candidate *const *cands, size_t n,
                             const uint8_t *secret, size_t secretlen, const char *peer_fingerprint,
-                            pl_link **plink);
+                            const uint8_t *peer_key, size_t peer_key_len, pl_link **plink);
 
 pl_link *pl_links_find_peer(const pl_links *ls, const char *peer_id);
 pl_link *pl_links_find_pairing(const pl_links *ls, const uint8_t pairing[PL_FRAME_PAIRING_LEN]);
@@ -146,10 +169,24 @@ void pl_links_recv_udp(void *links, const struct sockaddr *from, const uint8_t *
 /* A frame relayed over the Register stream for pairing_id (hex). */
 void pl_links_recv_stream(pl_links *ls, const char *pairing_id, const uint8_t *data, size_t len);
 
-/* Sends `payload` as a DATA frame on the link's path. Returns 0, PL_ERR_STATE (no path yet),
- * PL_ERR_TOO_BIG, or what the io refused with (PL_ERR_IO, PL_ERR_CLOSED, PL_ERR_FULL,
- * PL_ERR_NOMEM; l->last_send_error keeps it too). */
+/* ---- the channel (link_data.c) --------------------------------------------------------- */
+
+/* Sends `payload` (at most PL_CHANNEL_MAX_DATAGRAM bytes) as one sealed DATA frame on the
+ * link's path. Returns 0, PL_ERR_STATE (no path yet), PL_ERR_TOO_BIG, PL_ERR_CRYPTO, or what
+ * the io refused with (PL_ERR_IO, PL_ERR_CLOSED, PL_ERR_FULL, PL_ERR_NOMEM; l->last_send_error
+ * keeps it too). */
 int pl_link_send(pl_link *l, const uint8_t *payload, size_t len);
+
+/* Queues a reliable message for the peer; *pmsg_id receives its ID (1, 2, ... per link, the
+ * order the peer delivers them in), and the observer's on_sent reports its end. Returns 0,
+ *   PL_ERR_STATE    no path yet,
+ *   PL_ERR_TOO_BIG  over the links' max_reliable_message,
+ *   PL_ERR_FULL     the send window is full (messages or bytes waiting for their ACK),
+ *   PL_ERR_CLOSED   the link is closing,
+ *   PL_ERR_NOMEM. */
+int pl_link_send_reliable(pl_link *l, const uint8_t *msg, size_t len, uint64_t *pmsg_id);
+/* The reliable channel's limits, for messages that name them. */
+size_t pl_link_max_reliable_message(const pl_links *ls);
 
 /* Sends an extension frame (one the caller made and authenticated) on the link's path, inside
  * RELAY_DATA when the path is relayed. Bulk senders use pl_punch_route / pl_punch_wrap on

@@ -45,17 +45,29 @@ static void on_path(void *arg, pl_link *l, const char *detail) {
   pl_connect_resolve(&a->waiters, l);
 }
 
-static void on_data(void *arg, pl_link *l, const uint8_t *data, size_t len) {
-  pl_agent *a = arg;
+static void publish_message(pl_agent *a, pl_link *l, Peerlink__V1__Delivery delivery,
+                            const uint8_t *data, size_t len) {
   Peerlink__V1__MessageReceived m = PEERLINK__V1__MESSAGE_RECEIVED__INIT;
   Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
   m.peer_id = l->peer_id;
-  m.delivery = PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM;
+  m.delivery = delivery;
   m.data.data = (uint8_t *)data;
   m.data.len = len;
   ev.kind_case = PEERLINK__V1__EVENT__KIND_MESSAGE;
   ev.message = &m;
   pl_events_publish(&a->events, &ev, NULL);
+}
+
+static void on_data(void *arg, pl_link *l, const uint8_t *data, size_t len) {
+  publish_message(arg, l, PEERLINK__V1__DELIVERY__DELIVERY_DATAGRAM, data, len);
+}
+
+static void on_message(void *arg, pl_link *l, const uint8_t *data, size_t len) {
+  publish_message(arg, l, PEERLINK__V1__DELIVERY__DELIVERY_RELIABLE, data, len);
+}
+
+static void on_sent(void *arg, pl_link *l, uint64_t msg_id, int err, const char *why) {
+  pl_api_send_reliable_done(arg, l, msg_id, err, why);
 }
 
 void pl_agent_links_init(pl_agent *a) {
@@ -64,7 +76,13 @@ void pl_agent_links_init(pl_agent *a) {
   pl_hex_decode(ls->self_id, sizeof ls->self_id, a->ident.id);
   ls->self_fingerprint = a->ident.cert_fingerprint;
   ls->io = (pl_link_io){.send_udp = send_udp, .send_stream = send_stream, .arg = a};
-  ls->obs = (pl_link_observer){.on_path = on_path, .on_data = on_data, .arg = a};
+  ls->obs = (pl_link_observer){.on_path = on_path,
+                               .on_data = on_data,
+                               .on_message = on_message,
+                               .on_sent = on_sent,
+                               .arg = a};
+  ls->self_key_der = a->ident.private_key_der;
+  ls->self_key_der_len = a->ident.private_key_der_len;
   ls->local = a->cands;
   ls->n_local = a->n_cands;
   ls->relay_host = a->rdv_host;

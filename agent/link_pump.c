@@ -1,5 +1,5 @@
-/* The datagram pump: drives each link's punch state machine from its timer and from arriving
- * frames, hands what it produces to the link's io, and reports path changes and DATA. */
+/* The datagram pump: drives each link's punch state machine and channel from its timer and from
+ * arriving frames, hands what they produce to the link's io, and reports path changes. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +28,10 @@ int pl_link__send_datagram(pl_link *l, const uint8_t *buf, size_t len,
 
 static void on_timer(uv_timer_t *t) {
   pl_link__flush(t->data);
+}
+
+void pl_link__kick(pl_link *l) {
+  uv_timer_start(&l->timer, on_timer, 0, 0);
 }
 
 /* A path change: log it, tell the observer. Returns 1 when the link is gone (the peer closed
@@ -72,7 +76,11 @@ void pl_link__flush(pl_link *l) {
   pl_punch_path path;
   if (pl_punch_path_get(l->punch, &path) && path_changed(l, &path))
     return;
-  uint64_t deadline = pl_punch_deadline(l->punch);
+  if (pl_link__data_flush(l, now))
+    return;
+  uint64_t deadline = pl_punch_deadline(l->punch), chan = pl_channel_deadline(l->chan);
+  if (chan < deadline)
+    deadline = chan;
   if (deadline == UINT64_MAX) {
     uv_timer_stop(&l->timer);
     return;
@@ -106,9 +114,9 @@ static void link_recv(pl_link *l, const struct sockaddr *from, int via_tcp, cons
     ext_recv(l, NULL, payload, payloadlen);
     return;
   }
-  if (rv == 1 && l->links->obs.on_data) {
+  if (rv == 1) {
     pl_links *ls = l->links;
-    ls->obs.on_data(ls->obs.arg, l, payload, payloadlen);
+    pl_link__data_recv(l, payload, payloadlen, pl_clock_now_us());
     if (pl_links_find_pairing(ls, l->pairing) != l)
       return; /* the observer closed it */
   }
@@ -137,18 +145,6 @@ void pl_links_recv_stream(pl_links *ls, const char *pairing_id, const uint8_t *d
     return;
   }
   link_recv(l, NULL, 1, data, len);
-}
-
-int pl_link_send(pl_link *l, const uint8_t *payload, size_t len) {
-  uint8_t buf[PL_FRAME_MAX_LEN];
-  size_t outlen;
-  struct sockaddr_storage dst;
-  int via_tcp;
-  int rv = pl_punch_send_data(l->punch, payload, len, pl_clock_now_us(), buf, sizeof buf, &outlen,
-                              &dst, &via_tcp);
-  if (rv != 0)
-    return rv;
-  return pl_link__send_datagram(l, buf, outlen, &dst, via_tcp);
 }
 
 int pl_link_send_ext(pl_link *l, const uint8_t *frame, size_t len) {

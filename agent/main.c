@@ -23,9 +23,13 @@
 typedef struct options {
   char *control, *rendezvous, *udp, *state_dir, *name, *token, *rendezvous_token, *stun, *tcp_port;
   uint64_t max_message, stun_recheck_ms, keepalive_ms, dead_after_ms, relay_after_ms, bench_chunk;
+  uint64_t max_reliable_message, reliable_timeout_ms;
   char *files_dir, *network, *watch;
   int verbose;
 } options;
+
+/* What a Send request adds around its data (peer ID, tags, lengths), with room to spare. */
+#define SEND_REQUEST_OVERHEAD 256
 
 typedef struct app {
   pl_agent agent;
@@ -177,6 +181,8 @@ static int start(app *p, options *o) {
   a->links.keepalive_us = o->keepalive_ms * 1000;
   a->links.dead_after_us = o->dead_after_ms * 1000;
   a->links.relay_after_us = o->relay_after_ms * 1000;
+  a->links.max_reliable_message = (size_t)o->max_reliable_message;
+  a->links.reliable_give_up_us = o->reliable_timeout_ms * 1000;
   a->bench_chunk = (uint32_t)o->bench_chunk;
   pl_agent_links_init(a);
   pl_agent_files_init(a, p->files_dir);
@@ -247,6 +253,15 @@ int main(int argc, char **argv) {
        "fall back to the relay when no direct path works within this time", 100, 60000, 0},
       {"max-message", NULL, PL_FLAG_UINT, &o.max_message, "4194304",
        "largest gRPC request message in bytes", 1024, 64u << 20, 0},
+      {"max-reliable-message", NULL, PL_FLAG_UINT, &o.max_reliable_message, NULL,
+       "largest reliable message (Send DELIVERY_RELIABLE) in bytes; peers should agree (a "
+       "receiver refuses larger ones); must fit in a --max-message request (default: 1048576, "
+       "or what --max-message leaves room for)",
+       1, 64u << 20, 0},
+      {"reliable-timeout", NULL, PL_FLAG_MILLIS, &o.reliable_timeout_ms, "15s",
+       "a reliable message unacknowledged this long fails its Send (peer gone) and closes the "
+       "link",
+       1000, 600000, 0},
       {"bench-chunk-size", "BENCHMARK_CHUNK_SIZE", PL_FLAG_UINT, &o.bench_chunk, "1200",
        "Benchmark's default datagram (UDP: the whole frame, capped by the path) or chunk size "
        "in bytes, when the request gives none",
@@ -272,6 +287,18 @@ int main(int argc, char **argv) {
     return 0;
   if (rv != 0 || first != argc) {
     fprintf(stderr, "peerlink-agent: %s\n", rv != 0 ? err : "unexpected argument (see --help)");
+    return 2;
+  }
+  if (o.max_reliable_message == 0) /* not given */
+    o.max_reliable_message = o.max_message - SEND_REQUEST_OVERHEAD < (1u << 20)
+                                 ? o.max_message - SEND_REQUEST_OVERHEAD
+                                 : (1u << 20);
+  if (o.max_reliable_message + SEND_REQUEST_OVERHEAD > o.max_message) {
+    fprintf(stderr,
+            "peerlink-agent: --max-reliable-message %llu: a Send request carrying it would be "
+            "over --max-message %llu (raise --max-message to at least %llu)\n",
+            (unsigned long long)o.max_reliable_message, (unsigned long long)o.max_message,
+            (unsigned long long)(o.max_reliable_message + SEND_REQUEST_OVERHEAD));
     return 2;
   }
   if (*o.name == '\0' || strlen(o.name) > 64) {

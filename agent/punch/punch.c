@@ -24,6 +24,21 @@ static void to_storage(struct sockaddr_storage *ss, const struct sockaddr *from)
          from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 }
 
+_Static_assert(PL_FRAME_SEAL_TAG_LEN == PL_SEAL_TAG_LEN, "DATA's tag is the seal's");
+_Static_assert(PL_FRAME_ID_LEN == PL_SEAL_ID_LEN && PL_FRAME_PAIRING_LEN == PL_SEAL_PAIRING_LEN,
+               "the seal binds the frame's IDs");
+
+/* DATA's end-to-end keys, when the caller gave both agents' keys. */
+static int derive_seal(pl_punch *p, const pl_punch_config *cfg) {
+  if (cfg->self_key_der == NULL && cfg->peer_key_der == NULL)
+    return 0;
+  if (cfg->self_key_der == NULL || cfg->peer_key_der == NULL || !p->peer_known)
+    return PL_ERR_INVALID;
+  return pl_seal_keys_derive(&p->seal, cfg->self_key_der, cfg->self_key_der_len, cfg->peer_key_der,
+                             cfg->peer_key_der_len, cfg->self_id, cfg->peer_id, cfg->pairing,
+                             cfg->secret, cfg->secretlen);
+}
+
 int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg) {
   if (pp == NULL || cfg == NULL || cfg->secret == NULL || cfg->n_local > PL_PUNCH_MAX_CANDIDATES ||
       cfg->n_remote > PL_PUNCH_MAX_CANDIDATES || (cfg->has_relay && !usable_family(&cfg->relay)) ||
@@ -37,9 +52,16 @@ int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg) {
     free(p);
     return rv == PL_ERR_CRYPTO ? rv : PL_ERR_INVALID;
   }
+  p->peer_known = memcmp(cfg->peer_id, zero_id, PL_FRAME_ID_LEN) != 0;
+  if ((rv = derive_seal(p, cfg)) != 0) {
+    memset(&p->keys, 0, sizeof p->keys);
+    free(p);
+    return rv;
+  }
   p->cfg = *cfg;
-  p->cfg.secret = NULL; /* the caller's buffer; the derived keys are all we need */
-  p->cfg.secretlen = 0;
+  /* The caller's buffers; the derived keys are all we need. */
+  p->cfg.secret = p->cfg.self_key_der = p->cfg.peer_key_der = NULL;
+  p->cfg.secretlen = p->cfg.self_key_der_len = p->cfg.peer_key_der_len = 0;
   if (p->cfg.probe_interval_us == 0)
     p->cfg.probe_interval_us = DEFAULT_PROBE_US;
   if (p->cfg.keepalive_interval_us == 0)
@@ -48,8 +70,7 @@ int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg) {
     p->cfg.dead_after_us = DEFAULT_DEAD_US;
   if (p->cfg.relay_after_us == 0)
     p->cfg.relay_after_us = DEFAULT_RELAY_US;
-  p->peer_known = memcmp(cfg->peer_id, zero_id, PL_FRAME_ID_LEN) != 0;
-  p->next_seq = 1;
+  p->next_seq = cfg->first_seq ? cfg->first_seq : 1;
   p->next_txid = 1;
   p->selected = -1;
   p->nominated = -1;
@@ -72,6 +93,8 @@ void pl_punch_del(pl_punch *p) {
   if (p == NULL)
     return;
   memset(&p->keys, 0, sizeof p->keys);
+  pl_seal_keys_del(p->seal);
+  memset(p->plain, 0, sizeof p->plain);
   free(p);
 }
 
@@ -97,6 +120,28 @@ static int drop(pl_punch *p, int rv) {
 static int replayed(pl_punch *p) {
   p->stats.dropped_replay++;
   return PL_ERR_AUTH;
+}
+
+/* A DATA frame dropped for whatever reason is counted once, as DATA (PeerPath.data_dropped). */
+static int drop_type(pl_punch *p, uint8_t type, int rv) {
+  if (type != PL_FRAME_DATA)
+    return drop(p, rv);
+  p->stats.dropped_data++;
+  return rv == PL_ERR_PARSE ? rv : PL_ERR_AUTH;
+}
+
+/* Only the peer holds the key its DATA is sealed under (the rendezvous, which knows the secret,
+ * lacks the ECDH share): open before anything else in the frame is believed, the sequence
+ * number included, so a forgery cannot move the replay window. */
+static int open_data(pl_punch *p, const pl_frame *f, const uint8_t **ppayload,
+                     size_t *ppayloadlen) {
+  size_t n;
+  if (p->seal == NULL || pl_open(p->seal, f->seq, f->header, PL_FRAME_HEADER_LEN, f->payload,
+                                 f->payloadlen, p->plain, sizeof p->plain, &n) != 0)
+    return drop_type(p, PL_FRAME_DATA, PL_ERR_AUTH);
+  *ppayload = p->plain;
+  *ppayloadlen = n;
+  return 0;
 }
 
 static void on_probe(pl_punch *p, const pl_frame *f, int c, const struct sockaddr *from,
@@ -155,9 +200,11 @@ static int on_peer_frame(pl_punch *p, const pl_frame *f, const struct sockaddr *
                          int via_tcp, uint64_t now, const uint8_t **ppayload, size_t *ppayloadlen) {
   int rv = check_sender(p, f->sender);
   if (rv != 0)
-    return drop(p, rv);
+    return drop_type(p, f->type, rv);
+  if (f->type == PL_FRAME_DATA && (rv = open_data(p, f, ppayload, ppayloadlen)) != 0)
+    return rv;
   if (pl_replay_check(&p->replay_peer, f->seq) != 0)
-    return replayed(p);
+    return f->type == PL_FRAME_DATA ? drop_type(p, f->type, PL_ERR_AUTH) : replayed(p);
   if (!p->peer_known) {
     memcpy(p->cfg.peer_id, f->sender, PL_FRAME_ID_LEN);
     p->peer_known = 1;
@@ -177,10 +224,7 @@ static int on_peer_frame(pl_punch *p, const pl_frame *f, const struct sockaddr *
   switch (f->type) {
   case PL_FRAME_PROBE: on_probe(p, f, c, from, via_relay, via_tcp, now); return 0;
   case PL_FRAME_PROBE_ACK: on_ack(p, f, now); return 0;
-  case PL_FRAME_DATA:
-    *ppayload = f->payload;
-    *ppayloadlen = f->payloadlen;
-    return 1;
+  case PL_FRAME_DATA: return 1; /* opened above */
   case PL_FRAME_CLOSE:
     p->closed = 1;
     p->peer_closed = 1;
@@ -235,10 +279,10 @@ int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const u
     return drop(p, PL_ERR_PARSE);
   int rv = pl_frame_parse(&f, data, len, &p->keys);
   if (rv != 0)
-    return drop(p, rv);
+    return drop_type(p, len ? data[0] : 0, rv);
   /* Authenticated under our keys but another pairing's ID: not ours to act on. */
   if (memcmp(f.pairing, p->cfg.pairing, PL_FRAME_PAIRING_LEN) != 0)
-    return drop(p, PL_ERR_AUTH);
+    return drop_type(p, f.type, PL_ERR_AUTH);
 
   switch (f.type) {
   case PL_FRAME_RELAY_BIND_ACK: return on_bind_ack(p, &f, via_tcp, now);
@@ -247,11 +291,11 @@ int pl_punch_recv(pl_punch *p, const struct sockaddr *from, int via_tcp, const u
     if (pl_frame_is_ext(f.payload[0]))
       return on_relayed_ext(p, &f, ppayload, ppayloadlen);
     if ((rv = pl_frame_parse(&inner, f.payload, f.payloadlen, &p->keys)) != 0)
-      return drop(p, rv);
+      return drop_type(p, f.payload[0], rv);
     /* The relay checked the outer sender; the inner one is what the peer signed. */
     if (memcmp(inner.sender, f.sender, PL_FRAME_ID_LEN) != 0 ||
         memcmp(inner.pairing, f.pairing, PL_FRAME_PAIRING_LEN) != 0)
-      return drop(p, PL_ERR_AUTH);
+      return drop_type(p, inner.type, PL_ERR_AUTH);
     rv = on_peer_frame(p, &inner, from, 1, via_tcp, now, ppayload, ppayloadlen);
     /* The rendezvous uses our stream only when it has no UDP binding for us: UDP to it is not
      * getting through, so stop waiting for the bind timeout. */

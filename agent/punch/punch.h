@@ -37,6 +37,19 @@ typedef struct pl_punch_config {
                                      * from the first authenticated frame */
   const uint8_t *secret;
   size_t secretlen;
+  /* The two agents' long-term keys, from which DATA's end-to-end keys are derived with the
+   * secret (agent/wire/seal.h): our SEC1 ECPrivateKey DER and the peer's SubjectPublicKeyInfo
+   * DER (both borrowed during pl_punch_new). peer_id must be set: it vouches for the peer's key.
+   * Without keys, DATA can be neither sent (PL_ERR_STATE) nor received (dropped, counted). */
+  const uint8_t *self_key_der;
+  size_t self_key_der_len;
+  const uint8_t *peer_key_der;
+  size_t peer_key_der_len;
+  /* Our first frame's sequence number (0: 1). A sender must never reuse a sequence number under
+   * the same secret, or DATA's AEAD nonces repeat: give an instance made again for a secret
+   * that was used before (explicit candidates) a start above anything the old one sent, e.g.
+   * the wall clock in nanoseconds. */
+  uint64_t first_seq;
   int controlling;
   uint64_t start_us; /* when to start probing (the offer's start time on our clock) */
   struct sockaddr_storage local[PL_PUNCH_MAX_CANDIDATES]; /* informational (host, srflx) */
@@ -69,17 +82,23 @@ typedef struct pl_punch_stats {
   uint64_t dropped_auth;   /* MAC failures */
   uint64_t dropped_replay; /* sequence numbers seen before */
   uint64_t dropped_parse;  /* malformed */
+  /* DATA frames dropped, in none of the above: not from the peer, failing to open (modified,
+   * or not sealed under the peer's end-to-end key), or replayed. */
+  uint64_t dropped_data;
 } pl_punch_stats;
 
-/* Copies what it needs from cfg (not the secret: only keys derived from it). Returns 0,
- * PL_ERR_INVALID, PL_ERR_NOMEM, PL_ERR_CRYPTO. */
+/* Copies what it needs from cfg (not the secret or the keys: only keys derived from them).
+ * Returns 0, PL_ERR_INVALID (incl. keys without a peer ID), PL_ERR_PARSE (a key that is not a
+ * valid P-256 key), PL_ERR_AUTH (an ID that does not belong to its key), PL_ERR_NOMEM,
+ * PL_ERR_CRYPTO. */
 int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg);
 void pl_punch_del(pl_punch *p);
 
 /* A datagram from `from` that belongs to this pairing (pl_frame_peek matched the pairing ID),
  * or a RELAY_DATA frame from the relay (via UDP or the Register stream; `via_tcp` tells).
- * DATA payloads are returned through ppayload and ppayloadlen (pointing into `data`), 1 is
- * returned then; 2 for an extension frame (agent/wire/frame.h) the relay carried from the peer:
+ * A DATA frame is opened with the end-to-end keys (its plaintext returned through ppayload and
+ * ppayloadlen, pointing into the instance and valid until the next call), 1 is returned then;
+ * 2 for an extension frame (agent/wire/frame.h) the relay carried from the peer:
  * ppayload is that whole inner frame, for its own module to authenticate; 0 for a consumed
  * control frame; PL_ERR_AUTH / PL_ERR_PARSE when dropped (and counted). Extension frames that
  * arrive directly are not punching's business: the caller routes them by type. */
@@ -95,8 +114,10 @@ int pl_punch_poll(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *p
 /* When pl_punch_poll next has something to do (UINT64_MAX: nothing scheduled). */
 uint64_t pl_punch_deadline(const pl_punch *p);
 
-/* Wraps `payload` in a DATA frame for the selected path. Returns 0 with the datagram in buf,
- * PL_ERR_STATE (no path, or closed), PL_ERR_TOO_BIG. `payload` must not overlap buf. */
+/* Seals `payload` (at most PL_FRAME_MAX_PAYLOAD bytes) into a DATA frame for the selected path,
+ * inside RELAY_DATA when it is relayed. Returns 0 with the datagram in buf, PL_ERR_STATE (no
+ * path, closed, or no end-to-end keys), PL_ERR_TOO_BIG, PL_ERR_INVALID, PL_ERR_CRYPTO. `payload`
+ * must not overlap buf. */
 int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t now, uint8_t *buf,
                        size_t cap, size_t *plen, struct sockaddr_storage *pdst, int *pvia_tcp);
 

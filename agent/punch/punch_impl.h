@@ -10,6 +10,7 @@
 
 #include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
+#include "agent/wire/seal.h"
 
 #define PL_PUNCH__MAX_PRFLX 8
 #define PL_PUNCH__MAX_DIRECT (PL_PUNCH_MAX_CANDIDATES + PL_PUNCH__MAX_PRFLX)
@@ -69,6 +70,8 @@ typedef struct pl_punch__sent {
 struct pl_punch {
   pl_punch_config cfg; /* cfg.secret cleared: only the derived keys are kept */
   pl_frame_keys keys;
+  pl_seal_keys *seal;                  /* DATA's end-to-end keys; NULL without them */
+  uint8_t plain[PL_FRAME_MAX_PAYLOAD]; /* the last DATA frame opened */
   int peer_known;
   uint64_t next_seq, next_txid;
   pl_replay replay_peer, replay_relay;

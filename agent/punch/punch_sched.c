@@ -299,16 +299,21 @@ int pl_punch_route(const pl_punch *p, struct sockaddr_storage *pdst, int *pvia_t
   return 0;
 }
 
-int pl_punch_wrap(pl_punch *p, uint8_t *buf, size_t cap, size_t innerlen, size_t *plen) {
-  if (innerlen == 0 || cap < PL_FRAME_RELAY_HEADROOM || innerlen > cap - PL_FRAME_RELAY_HEADROOM ||
-      !pl_frame_is_ext(buf[PL_FRAME_RELAY_HEADROOM]))
-    return PL_ERR_INVALID;
+/* RELAY_DATA around the frame already at buf + PL_FRAME_RELAY_HEADROOM. */
+static int wrap_in_place(pl_punch *p, uint8_t *buf, size_t cap, size_t innerlen, size_t *plen) {
   pl_frame outer;
   frame_init(p, &outer, PL_FRAME_RELAY_DATA);
   outer.seq = p->next_seq++;
   outer.payload = buf + PL_FRAME_RELAY_HEADROOM; /* already where the encoder puts it */
   outer.payloadlen = innerlen;
   return pl_frame_encode(buf, cap, plen, &outer, &p->keys);
+}
+
+int pl_punch_wrap(pl_punch *p, uint8_t *buf, size_t cap, size_t innerlen, size_t *plen) {
+  if (innerlen == 0 || cap < PL_FRAME_RELAY_HEADROOM || innerlen > cap - PL_FRAME_RELAY_HEADROOM ||
+      !pl_frame_is_ext(buf[PL_FRAME_RELAY_HEADROOM]))
+    return PL_ERR_INVALID;
+  return wrap_in_place(p, buf, cap, innerlen, plen);
 }
 
 const uint8_t *pl_punch_frame_key(const pl_punch *p) {
@@ -328,15 +333,38 @@ int pl_punch_send_data(pl_punch *p, const uint8_t *payload, size_t len, uint64_t
                        size_t cap, size_t *plen, struct sockaddr_storage *pdst, int *pvia_tcp) {
   if (now > p->last_now)
     p->last_now = now;
-  if (p->closed || p->selected < 0)
+  int wrap;
+  int rv = pl_punch_route(p, pdst, pvia_tcp, &wrap);
+  if (rv != 0 || p->seal == NULL)
     return PL_ERR_STATE;
   if (len > PL_FRAME_MAX_PAYLOAD)
     return PL_ERR_TOO_BIG;
+  if (buf == NULL || plen == NULL || (payload == NULL && len > 0))
+    return PL_ERR_INVALID;
+  /* Built where it ends up (inside RELAY_DATA when relayed), then sealed in place: the header
+   * the encoder wrote is the associated data. */
+  size_t off = wrap ? PL_FRAME_RELAY_HEADROOM : 0;
+  size_t framelen = PL_FRAME_HEADER_LEN + len + PL_SEAL_TAG_LEN, sealedlen;
+  if (cap < off + framelen + (wrap ? PL_FRAME_MAC_LEN : 0))
+    return PL_ERR_TOO_BIG;
+  uint8_t *frame = buf + off, *body = frame + PL_FRAME_HEADER_LEN;
   pl_frame f;
   frame_init(p, &f, PL_FRAME_DATA);
-  f.payload = payload;
-  f.payloadlen = len;
-  return send_frame(p, &f, buf, cap, plen, pdst, pvia_tcp);
+  f.seq = p->next_seq++;
+  if (len)
+    memcpy(body, payload, len);
+  memset(body + len, 0, PL_SEAL_TAG_LEN);
+  f.payload = body;
+  f.payloadlen = len + PL_SEAL_TAG_LEN;
+  if ((rv = pl_frame_encode(frame, cap - off, &framelen, &f, &p->keys)) != 0 ||
+      (rv = pl_seal(p->seal, f.seq, frame, PL_FRAME_HEADER_LEN, body, len, body,
+                    len + PL_SEAL_TAG_LEN, &sealedlen)) != 0)
+    return rv == PL_ERR_STATE ? PL_ERR_CRYPTO : rv; /* a repeated seq would be our bug */
+  if (!wrap) {
+    *plen = framelen;
+    return 0;
+  }
+  return wrap_in_place(p, buf, cap, framelen, plen);
 }
 
 int pl_punch_close(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *plen,

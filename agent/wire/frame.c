@@ -20,6 +20,7 @@
 #define FAMILY_V4 4
 #define FAMILY_V6 6
 
+_Static_assert(HEADER_LEN == PL_FRAME_HEADER_LEN, "the header DATA's seal authenticates");
 _Static_assert(HEADER_LEN + 2 == PL_FRAME_RELAY_HEADROOM, "RELAY_DATA's inner frame offset");
 _Static_assert(2 + PL_FRAME_PAIRING_LEN == PL_FRAME_EXT_PREFIX, "extension frames' prefix");
 
@@ -149,19 +150,28 @@ int pl_frame_peek(const uint8_t *data, size_t len, uint8_t *ptype,
   return 0;
 }
 
+/* DATA's body is its sealed payload and nothing else: the tag ends the frame, in the MAC's
+ * place. */
+static int data_body_ok(size_t bodylen) {
+  return bodylen >= PL_FRAME_SEAL_TAG_LEN &&
+         bodylen <= PL_FRAME_MAX_PAYLOAD + PL_FRAME_SEAL_TAG_LEN;
+}
+
 /* Checks the structure (lengths) so the MAC is only computed over frames that could be valid. */
 static int check_lengths(const uint8_t *data, size_t len, size_t *pbodylen) {
   uint8_t type = data[0];
+  if (type == PL_FRAME_DATA) {
+    *pbodylen = len - HEADER_LEN;
+    return data_body_ok(*pbodylen) ? 0 : PL_ERR_PARSE;
+  }
   size_t bodylen = len - HEADER_LEN - PL_FRAME_MAC_LEN;
   int fixed = fixed_body(type);
   if (fixed >= 0) {
     if (bodylen != (size_t)fixed)
       return PL_ERR_PARSE;
   } else {
-    /* DATA and RELAY_DATA: length(2) then exactly that many bytes. */
+    /* RELAY_DATA: length(2) then exactly that many bytes. */
     if (bodylen < 2 || get16(data + HEADER_LEN) != bodylen - 2)
-      return PL_ERR_PARSE;
-    if (type == PL_FRAME_DATA && bodylen - 2 > PL_FRAME_MAX_PAYLOAD)
       return PL_ERR_PARSE;
     if (type == PL_FRAME_RELAY_DATA && !relayable(data + HEADER_LEN + 2, bodylen - 2))
       return PL_ERR_PARSE;
@@ -178,12 +188,15 @@ int pl_frame_parse(pl_frame *f, const uint8_t *data, size_t len, const pl_frame_
     return PL_ERR_PARSE;
   if ((rv = check_lengths(data, len, &bodylen)) != 0)
     return rv;
+  /* DATA has no MAC: its seal is checked by whoever holds the end-to-end keys. */
   size_t maclen = len - PL_FRAME_MAC_LEN;
-  if ((rv = pl_frame__mac_verify(key_for(data[0], keys), data, maclen, data + maclen)) != 0)
+  if (data[0] != PL_FRAME_DATA &&
+      (rv = pl_frame__mac_verify(key_for(data[0], keys), data, maclen, data + maclen)) != 0)
     return rv;
 
   memset(f, 0, sizeof *f);
   f->type = data[0];
+  f->header = data;
   memcpy(f->pairing, data + 2, PL_FRAME_PAIRING_LEN);
   memcpy(f->sender, data + 2 + PL_FRAME_PAIRING_LEN, PL_FRAME_ID_LEN);
   f->seq = get64(data + 2 + PL_FRAME_PAIRING_LEN + PL_FRAME_ID_LEN);
@@ -202,6 +215,9 @@ int pl_frame_parse(pl_frame *f, const uint8_t *data, size_t len, const pl_frame_
     f->txid = get64(b);
     return addr_decode(b + 8, &f->observed, &f->has_observed);
   case PL_FRAME_DATA:
+    f->payload = b;
+    f->payloadlen = bodylen;
+    return 0;
   case PL_FRAME_RELAY_DATA:
     f->payload = b + 2;
     f->payloadlen = bodylen - 2;
@@ -215,21 +231,26 @@ int pl_frame_encode(uint8_t *buf, size_t cap, size_t *plen, const pl_frame *f,
   if (buf == NULL || plen == NULL || f == NULL || keys == NULL || !is_known_type(f->type))
     return PL_ERR_INVALID;
   int fixed = fixed_body(f->type);
-  size_t bodylen;
+  size_t bodylen, maclen = PL_FRAME_MAC_LEN;
   if (fixed >= 0) {
     bodylen = (size_t)fixed;
+  } else if (f->type == PL_FRAME_DATA) {
+    if (f->payload == NULL || f->payloadlen < PL_FRAME_SEAL_TAG_LEN)
+      return PL_ERR_INVALID;
+    if (!data_body_ok(f->payloadlen))
+      return PL_ERR_TOO_BIG;
+    bodylen = f->payloadlen;
+    maclen = 0; /* the seal's tag is part of the body */
   } else {
     if (f->payloadlen > 0 && f->payload == NULL)
       return PL_ERR_INVALID;
-    size_t max = f->type == PL_FRAME_DATA ? PL_FRAME_MAX_PAYLOAD
-                                          : PL_FRAME_MAX_LEN - HEADER_LEN - 2 - PL_FRAME_MAC_LEN;
-    if (f->payloadlen > max)
+    if (f->payloadlen > PL_FRAME_MAX_LEN - HEADER_LEN - 2 - PL_FRAME_MAC_LEN)
       return PL_ERR_TOO_BIG;
-    if (f->type == PL_FRAME_RELAY_DATA && !relayable(f->payload, f->payloadlen))
+    if (!relayable(f->payload, f->payloadlen))
       return PL_ERR_INVALID;
     bodylen = 2 + f->payloadlen;
   }
-  size_t len = HEADER_LEN + bodylen + PL_FRAME_MAC_LEN;
+  size_t len = HEADER_LEN + bodylen + maclen;
   if (len > cap)
     return PL_ERR_TOO_BIG;
 
@@ -255,17 +276,20 @@ int pl_frame_encode(uint8_t *buf, size_t cap, size_t *plen, const pl_frame *f,
     rv = addr_encode(b + 8, &f->observed, f->has_observed);
     break;
   case PL_FRAME_DATA:
+    if (b != f->payload)
+      memmove(b, f->payload, f->payloadlen); /* memmove: it may already be in place */
+    break;
   case PL_FRAME_RELAY_DATA:
     put16(b, (uint16_t)f->payloadlen);
-    if (f->payloadlen)
-      memmove(b + 2, f->payload, f->payloadlen); /* memmove: it may already be in place */
+    if (f->payloadlen && b + 2 != f->payload)
+      memmove(b + 2, f->payload, f->payloadlen);
     break;
   default: break;
   }
   if (rv != 0)
     return rv;
-  size_t maclen = HEADER_LEN + bodylen;
-  if ((rv = pl_frame__mac(key_for(f->type, keys), buf, maclen, buf + maclen)) != 0)
+  size_t signedlen = HEADER_LEN + bodylen;
+  if (maclen && (rv = pl_frame__mac(key_for(f->type, keys), buf, signedlen, buf + signedlen)) != 0)
     return rv;
   *plen = len;
   return 0;

@@ -9,10 +9,13 @@
  *
  * Every frame carries the pairing ID (8 bytes), the sender's agent ID (16 bytes), a sequence
  * number, and a 16-byte MAC (HMAC-SHA256 truncated) over everything before it:
- *   - PROBE, PROBE_ACK, DATA, CLOSE under the frame key  = HMAC-SHA256(secret, "peerlink frame v1")
+ *   - PROBE, PROBE_ACK, CLOSE under the frame key  = HMAC-SHA256(secret, "peerlink frame v1")
  *   - RELAY_BIND, RELAY_BIND_ACK, RELAY_DATA under the relay key = HMAC-SHA256(secret,
  *     "peerlink relay v1"), which the rendezvous also knows (it made the secret). A RELAY_DATA
- *     frame wraps a complete inner frame, authenticated end to end under the frame key. */
+ *     frame wraps a complete inner frame, authenticated end to end.
+ * DATA is the exception: its body is sealed with AES-256-GCM under the agents' end-to-end keys
+ * (agent/wire/seal.h), the header as associated data, and the GCM tag takes the MAC's place.
+ * The rendezvous knows the frame key, so a MAC under it would prove nothing about DATA. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +45,9 @@
 #define PL_FRAME_MAC_LEN 16
 #define PL_FRAME_PAIRING_LEN 8
 #define PL_FRAME_ID_LEN 16
-#define PL_FRAME_MAX_PAYLOAD 1200 /* DATA payload; keeps frames under a 1280-byte path MTU */
+#define PL_FRAME_HEADER_LEN 34    /* type, version, pairing, sender, seq: DATA's associated data */
+#define PL_FRAME_SEAL_TAG_LEN 16  /* DATA's AES-GCM tag, where other frames have their MAC */
+#define PL_FRAME_MAX_PAYLOAD 1200 /* DATA plaintext; keeps frames under a 1280-byte path MTU */
 #define PL_FRAME_MAX_LEN 1400
 /* RELAY_DATA around an inner frame: header(34) length(2) before it, MAC(16) after it. */
 #define PL_FRAME_RELAY_HEADROOM 36
@@ -88,15 +93,20 @@ typedef struct pl_frame {
   uint64_t echo_time_us;            /* PROBE: sender's clock; PROBE_ACK: echoed, for RTT */
   struct sockaddr_storage observed; /* PROBE_ACK / RELAY_BIND_ACK: where the request came from */
   int has_observed;
-  /* DATA: payload; RELAY_DATA: the inner frame */
+  /* DATA: the sealed body (ciphertext || tag); RELAY_DATA: the inner frame */
   const uint8_t *payload;
   size_t payloadlen;
+  /* Parsed frames: the first PL_FRAME_HEADER_LEN bytes of the datagram (DATA's associated data) */
+  const uint8_t *header;
 } pl_frame;
 
-/* Parses and authenticates `data`: frame types other than the relay ones are checked under
- * keys->frame, relay types under keys->relay. Returns 0, PL_ERR_PARSE (truncated, unknown type
- * or version, bad lengths, or an extension frame: its own module parses it), PL_ERR_AUTH (MAC
- * mismatch). A RELAY_DATA may carry an extension frame (PL_FRAME_EXT_MIN bytes or more). */
+/* Parses and authenticates `data`: PROBE, PROBE_ACK and CLOSE are checked under keys->frame,
+ * relay types under keys->relay. DATA is parsed but NOT authenticated: payload is its sealed
+ * body (PL_FRAME_SEAL_TAG_LEN to PL_FRAME_MAX_PAYLOAD + PL_FRAME_SEAL_TAG_LEN bytes), which the
+ * caller opens (pl_open, header as associated data, seq as nonce) before it trusts or acts on
+ * anything in the frame. Returns 0, PL_ERR_PARSE (truncated, unknown type or version, bad
+ * lengths, or an extension frame: its own module parses it), PL_ERR_AUTH (MAC mismatch). A
+ * RELAY_DATA may carry an extension frame (PL_FRAME_EXT_MIN bytes or more). */
 int pl_frame_parse(pl_frame *f, const uint8_t *data, size_t len, const pl_frame_keys *keys);
 
 /* Reads the pairing ID and type without authenticating, so a receiver can find the pairing
@@ -106,10 +116,13 @@ int pl_frame_peek(const uint8_t *data, size_t len, uint8_t *ptype,
                   uint8_t pairing[PL_FRAME_PAIRING_LEN]);
 
 /* Encodes `f` (type, pairing, sender, seq and the fields its type uses) with its MAC into buf.
- * *plen receives the length. Returns 0, PL_ERR_TOO_BIG (cap too small or payload too long),
- * PL_ERR_INVALID (unknown or extension type, bad address family, RELAY_DATA not around a
- * PROBE..CLOSE or extension frame), PL_ERR_CRYPTO. The payload may overlap buf only where it
- * goes (buf + PL_FRAME_RELAY_HEADROOM). */
+ * DATA gets no MAC: f->payload is its sealed body, written as it is (seal it in place
+ * afterwards, or before with the header as pl_frame_encode writes it). *plen receives the
+ * length. Returns 0, PL_ERR_TOO_BIG (cap too small or payload too long), PL_ERR_INVALID
+ * (unknown or extension type, bad address family, DATA shorter than its tag, RELAY_DATA not
+ * around a PROBE..CLOSE or extension frame), PL_ERR_CRYPTO. The payload may overlap buf only
+ * where it goes (buf + PL_FRAME_HEADER_LEN for DATA, buf + PL_FRAME_RELAY_HEADROOM for
+ * RELAY_DATA). */
 int pl_frame_encode(uint8_t *buf, size_t cap, size_t *plen, const pl_frame *f,
                     const pl_frame_keys *keys);
 

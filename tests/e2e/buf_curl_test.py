@@ -118,11 +118,11 @@ class AgentThroughBufCurl(unittest.TestCase):
         e = call_error(self, self.addr, "/grpc.health.v1.Health/Check", {"service": "nope.Svc"})
         self.assertEqual(e["code"], "not_found")
 
-    def test_not_built_method_is_unimplemented(self):
+    def test_reliable_send_to_unknown_peer_is_not_found(self):
         e = call_error(self, self.addr, "/peerlink.v1.Agent/Send",
                        {"peerId": "abc", "delivery": "DELIVERY_RELIABLE", "data": "aGk="})
-        self.assertEqual(e["code"], "unimplemented")
-        self.assertIn("not built yet", e["message"])
+        self.assertEqual(e["code"], "not_found")
+        self.assertIn("peer_id: not connected to abc", e["message"])
 
     def test_connect_to_unknown_peer_is_not_found(self):
         e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect", {"peerId": "0" * 32})

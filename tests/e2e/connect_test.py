@@ -1,5 +1,6 @@
 """Paths between real agents on loopback: through the rendezvous (STUN, offer, punching) and
-by explicit candidates with no rendezvous; datagrams both ways; bad datagrams counted."""
+by explicit candidates with no rendezvous; datagrams and reliable messages both ways; bad
+datagrams counted."""
 
 import os
 import socket
@@ -77,6 +78,31 @@ class ThroughRendezvous(unittest.TestCase):
                          agent_pb2.PATH_KIND_NONE and "closed by the peer" in e.path.detail,
                          "beta told that alpha closed the path")
 
+    def test_reliable_both_ways(self):
+        # The end-to-end keys come from the offer: each side has the other's public key from
+        # the rendezvous, and the ID proves it.
+        sa, sb = stub(self.a, self), stub(self.b, self)
+        ida, idb = self.a.fields["id"], self.b.fields["id"]
+        reliable = agent_pb2.DELIVERY_RELIABLE
+        r = sa.Connect(agent_pb2.ConnectRequest(peer_id=idb, wait=True, timeout_ms=10000),
+                       timeout=15)
+        self.assertEqual(r.path.kind, DIRECT)
+        self.wb.wait_for(lambda e: e.HasField("path") and e.path.path.kind == DIRECT,
+                         "beta's path")
+        for i in range(20):
+            self.assertEqual(sa.Send(agent_pb2.SendRequest(peer_id=idb, delivery=reliable,
+                                                           data=b"to beta %d" % i),
+                                     timeout=10).sequence, i + 1)
+            sb.Send(agent_pb2.SendRequest(peer_id=ida, delivery=reliable,
+                                          data=b"to alpha %d" % i), timeout=10)
+        for w, text in ((self.wb, b"to beta %d"), (self.wa, b"to alpha %d")):
+            for i in range(20):
+                ev = w.wait_for(lambda e: e.HasField("message"), "message %d" % i)
+                self.assertEqual((ev.message.delivery, ev.message.data), (reliable, text % i))
+        st = sb.GetStatus(agent_pb2.GetStatusRequest(), timeout=10)
+        self.assertEqual([p.data_dropped for p in st.peers], [0])
+        self.assertTrue(st.public_key)
+
     def test_bad_datagrams_are_dropped_and_counted(self):
         sa = stub(self.a, self)
         host, port = self.a.fields["udp"].rsplit(":", 1)
@@ -98,9 +124,10 @@ class ThroughRendezvous(unittest.TestCase):
 
 def explicit_connect(to, to_stub, secret, wait=False, timeout_ms=10000):
     """A ConnectRequest to agent `to` by its UDP address, with no rendezvous."""
-    fp = to_stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10).cert_fingerprint
+    st = to_stub.GetStatus(agent_pb2.GetStatusRequest(), timeout=10)
     return agent_pb2.ConnectRequest(candidates=[endpoint_of(to.fields["udp"])],
-                                    pairing_secret=secret, peer_cert_fingerprint=fp, wait=wait,
+                                    pairing_secret=secret, peer_cert_fingerprint=st.cert_fingerprint,
+                                    peer_public_key=st.public_key, wait=wait,
                                     timeout_ms=timeout_ms)
 
 

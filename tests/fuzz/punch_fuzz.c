@@ -1,6 +1,9 @@
-/* The punch state machine fed fuzzed datagrams over fuzzed time, with a fixed configuration.
+/* The punch state machine fed fuzzed datagrams over fuzzed time, with a fixed configuration
+ * (the seal tests' known-answer agents: we are A, the peer is B).
  * Input: records of [flags(1)][length(2, big-endian)][datagram]. Flags:
- *   bit 0    sign: set the pairing ID, then the MAC (RELAY_DATA: the inner frame's first)
+ *   bit 0    sign: set the pairing ID, then the MAC (RELAY_DATA: the inner frame's first); a
+ *            DATA frame is sealed under B's end-to-end key instead (its last 16 bytes become
+ *            the tag), so the fuzzer reaches what follows a DATA frame that opens
  *   bit 1    with bit 0, set the sender to the peer's ID (the inner one too)
  *   bit 2    arrived over the Register stream (via_tcp)
  *   bits 3-4 source: peer host candidate, peer srflx candidate, the relay, a stranger
@@ -15,7 +18,9 @@
 
 #include "agent/punch/punch.h"
 #include "agent/wire/frame.h"
+#include "agent/wire/seal.h"
 #include "tests/fuzz/frame_sign.h"
+#include "tests/unit/seal/fixture.h"
 
 #define MAX_RECORDS 256
 
@@ -32,13 +37,45 @@ static struct sockaddr_storage addr(const char *ip, uint16_t port) {
   return ss;
 }
 
-static void fix_and_sign(uint8_t *d, size_t len, int set_sender) {
-  if (len < 2 + PL_FRAME_PAIRING_LEN + PL_FRAME_ID_LEN)
+static fixture_agent self, peer;
+
+/* B's sealing context for one input (a fresh one each time: pl_seal remembers its last seq). */
+static pl_seal_keys *peer_sealer(void) {
+  static pl_seal_secrets sec;
+  static int done;
+  pl_seal_keys *k = NULL;
+  if (!done) {
+    uint8_t secret[32];
+    fixture_secret(secret);
+    if (pl_seal_derive(&sec, peer.sec1, sizeof peer.sec1, self.spki, sizeof self.spki, peer.id,
+                       self.id, pairing, secret, sizeof secret) != 0)
+      abort();
+    done = 1;
+  }
+  if (pl_seal_keys_new(&k, &sec) != 0)
+    abort();
+  return k;
+}
+
+static void fix_and_sign(pl_seal_keys *sealer, uint8_t *d, size_t len, int set_sender) {
+  if (len < PL_FRAME_HEADER_LEN)
     return;
   memcpy(d + 2, pairing, PL_FRAME_PAIRING_LEN);
   if (set_sender)
-    memset(d + 2 + PL_FRAME_PAIRING_LEN, 0x22, PL_FRAME_ID_LEN);
-  fuzz_sign(d, len);
+    memcpy(d + 2 + PL_FRAME_PAIRING_LEN, peer.id, PL_FRAME_ID_LEN);
+  if (d[0] != PL_FRAME_DATA) {
+    fuzz_sign(d, len);
+    return;
+  }
+  if (len < PL_FRAME_HEADER_LEN + PL_SEAL_TAG_LEN)
+    return;
+  uint64_t seq = 0;
+  for (int i = 0; i < 8; i++)
+    seq = seq << 8 | d[26 + i];
+  size_t n, plainlen = len - PL_FRAME_HEADER_LEN - PL_SEAL_TAG_LEN;
+  /* Refused (not above the last seq sealed): left as it is, a frame that does not open. */
+  pl_seal(sealer, seq, d, PL_FRAME_HEADER_LEN, d + PL_FRAME_HEADER_LEN, plainlen,
+          d + PL_FRAME_HEADER_LEN, plainlen + PL_SEAL_TAG_LEN, &n);
 }
 
 static void drain(pl_punch *p, uint64_t now) {
@@ -55,15 +92,19 @@ static void drain(pl_punch *p, uint64_t now) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pl_punch_config cfg;
+  fixture_agents(&self, &peer);
   memset(&cfg, 0, sizeof cfg);
   memcpy(cfg.pairing, pairing, sizeof pairing);
-  memset(cfg.self_id, 0x11, sizeof cfg.self_id);
-  memset(cfg.peer_id, 0x22, sizeof cfg.peer_id);
+  memcpy(cfg.self_id, self.id, sizeof cfg.self_id);
+  memcpy(cfg.peer_id, peer.id, sizeof cfg.peer_id);
   uint8_t secret[32];
-  for (int i = 0; i < 32; i++)
-    secret[i] = (uint8_t)i;
+  fixture_secret(secret);
   cfg.secret = secret;
   cfg.secretlen = sizeof secret;
+  cfg.self_key_der = self.sec1;
+  cfg.self_key_der_len = sizeof self.sec1;
+  cfg.peer_key_der = peer.spki;
+  cfg.peer_key_der_len = sizeof peer.spki;
   cfg.controlling = 1;
   cfg.start_us = 1000;
   struct sockaddr_storage src[4] = {addr("192.0.2.10", 4000), addr("198.51.100.10", 5000),
@@ -77,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (pl_punch_new(&p, &cfg) != 0)
     abort();
 
+  pl_seal_keys *sealer = peer_sealer();
   uint64_t now = 0;
   uint8_t d[PL_FRAME_MAX_LEN + 64];
   size_t off = 0;
@@ -93,8 +135,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     off += len;
     if (flags & 1) {
       if (len >= 52 && d[0] == PL_FRAME_RELAY_DATA)
-        fix_and_sign(d + 36, len - 36 - PL_FRAME_MAC_LEN, flags & 2);
-      fix_and_sign(d, len, flags & 2);
+        fix_and_sign(sealer, d + 36, len - 36 - PL_FRAME_MAC_LEN, flags & 2);
+      fix_and_sign(sealer, d, len, flags & 2);
     }
     now += (uint64_t)(flags >> 5) * 250000;
     const uint8_t *payload;
@@ -102,7 +144,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int via_tcp = (flags >> 2) & 1;
     const struct sockaddr *from = (const struct sockaddr *)&src[(flags >> 3) & 3];
     int rv = pl_punch_recv(p, via_tcp ? NULL : from, via_tcp, d, len, now, &payload, &payloadlen);
-    if (rv == 1 && (payload < d || payload + payloadlen > d + len))
+    if (rv == 1 && (payload == NULL || payloadlen > PL_FRAME_MAX_PAYLOAD ||
+                    payloadlen + PL_FRAME_HEADER_LEN + PL_SEAL_TAG_LEN > len))
       abort();
     drain(p, now);
     pl_punch_path path;
@@ -124,5 +167,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pl_punch_peer_id(p, id);
   pl_punch_close(p, now, buf, sizeof buf, &outlen, &dst, &via_tcp);
   pl_punch_del(p);
+  pl_seal_keys_del(sealer);
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "agent/candidates.h"
 #include "control/common/addr.h"
+#include "control/common/hex.h"
 #include "tests/unit/common/check.h"
 
 void box_init(agent_box *b, uv_loop_t *loop, const char *id, const char *fingerprint) {
@@ -28,6 +29,21 @@ void box_init(agent_box *b, uv_loop_t *loop, const char *id, const char *fingerp
   pl_agent_service_init(a);
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
   snprintf(a->reg.detail, sizeof a->reg.detail, "no --rendezvous configured");
+}
+
+void box_init_agent(agent_box *b, uv_loop_t *loop, const fixture_agent *key,
+                    const char *fingerprint) {
+  char id[2 * PL_SEAL_ID_LEN + 1];
+  pl_hex_encode(id, key->id, sizeof key->id);
+  box_init(b, loop, id, fingerprint);
+  b->key = *key;
+  pl_agent *a = &b->a;
+  a->ident.private_key_der = b->key.sec1;
+  a->ident.private_key_der_len = sizeof b->key.sec1;
+  a->ident.public_key_der = b->key.spki;
+  a->ident.public_key_der_len = sizeof b->key.spki;
+  a->links.self_key_der = b->key.sec1;
+  a->links.self_key_der_len = sizeof b->key.sec1;
 }
 
 void box_register(agent_box *b, const char *peer_id) {

@@ -10,15 +10,22 @@
 #include "agent/agent.h"
 #include "tests/unit/agent/fake_client.h"
 #include "tests/unit/health/fake_rpc.h"
+#include "tests/unit/seal/fixture.h"
 
 typedef struct agent_box {
   uv_loop_t *loop;
   pl_agent a;
   struct pl_rpc_client_call stream; /* the Register stream, once box_register ran */
+  fixture_agent key;                /* box_init_agent: the identity's key pair */
 } agent_box;
 
-/* A fresh agent with ID `id` (32 hex) on `loop`. */
+/* A fresh agent with ID `id` (32 hex) on `loop`, without a key pair: it cannot make links that
+ * carry DATA. */
 void box_init(agent_box *b, uv_loop_t *loop, const char *id, const char *fingerprint);
+/* A fresh agent with a real key pair (its ID is the key's), so its links seal DATA. Set link
+ * options (b->a.links) before the first link is made. */
+void box_init_agent(agent_box *b, uv_loop_t *loop, const fixture_agent *key,
+                    const char *fingerprint);
 /* Registered with a rendezvous that knows `peer_id` (may be NULL); the stream accepts sends. */
 void box_register(agent_box *b, const char *peer_id);
 /* Calls the method's on_request with `req` on `call` (initialised here). */

@@ -1,6 +1,7 @@
 /* Connect always ends its call: when the Register stream cannot take the PairRequest (queue at
  * its limit, stream gone), when the wait times out, when the agent stops, and with the path
- * when it comes up (explicit candidates between two agents in one loop). */
+ * when it comes up (explicit candidates between two agents in one loop, which need the peer's
+ * public key: missing, malformed or our own is INVALID_ARGUMENT naming the field). */
 
 #include <stdio.h>
 #include <string.h>
@@ -117,7 +118,8 @@ static Peerlink__V1__Candidate *candidate_of(const agent_box *b, Peerlink__V1__C
   return c;
 }
 
-static void connect_to(agent_box *from, const agent_box *to, const char *to_fp, pl_rpc_call *call) {
+static void connect_with_key(agent_box *from, const agent_box *to, const char *to_fp,
+                             const uint8_t *key, size_t keylen, pl_rpc_call *call) {
   static const uint8_t secret[32] = "a shared secret of 32 bytes ....";
   Peerlink__V1__ConnectRequest req = PEERLINK__V1__CONNECT_REQUEST__INIT;
   Peerlink__V1__Candidate c, *cands[1];
@@ -129,16 +131,54 @@ static void connect_to(agent_box *from, const agent_box *to, const char *to_fp, 
   req.pairing_secret.data = (uint8_t *)secret;
   req.pairing_secret.len = sizeof secret;
   req.peer_cert_fingerprint = (char *)to_fp;
+  req.peer_public_key.data = (uint8_t *)key;
+  req.peer_public_key.len = keylen;
   req.wait = 1;
   req.timeout_ms = 10000;
   box_call(from, "Connect", call, &req.base);
 }
 
+static void connect_to(agent_box *from, const agent_box *to, const char *to_fp, pl_rpc_call *call) {
+  connect_with_key(from, to, to_fp, to->key.spki, sizeof to->key.spki, call);
+}
+
+static void test_explicit_candidates_need_the_key(void) {
+  agent_box a, b;
+  pl_rpc_call call;
+  fixture_agent fa, fb;
+  fixture_agents(&fa, &fb);
+  box_init_agent(&a, &loop, &fa, FP_A);
+  box_init_agent(&b, &loop, &fb, FP_B);
+  static const struct {
+    size_t len;
+    int own;
+    const char *says;
+  } cases[] = {
+      {0, 0, "peer_public_key: required with candidates (the peer's GetStatus public_key)"},
+      {KAT_SPKI_LEN - 1, 0, "peer_public_key: not a P-256 SubjectPublicKeyInfo"},
+      {KAT_SPKI_LEN, 1, "peer_public_key: that is this agent's own key"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const agent_box *owner = cases[i].own ? &a : &b;
+    connect_with_key(&a, &b, FP_B, owner->key.spki, cases[i].len, &call);
+    CHECK(call.finished);
+    CHECK_U64(call.code, ==, PL_RPC_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(call.message, cases[i].says);
+    fake_call_clear(&call);
+  }
+  CHECK_U64(pl_links_count(&a.a.links), ==, 0);
+  box_close(&a);
+  box_close(&b);
+  run_to_end(&loop);
+}
+
 static void test_explicit_candidates_answer_with_the_path(void) {
   agent_box a, b;
   pl_rpc_call ca, cb;
-  box_init(&a, &loop, ID_A, FP_A);
-  box_init(&b, &loop, ID_B, FP_B);
+  fixture_agent fa, fb;
+  fixture_agents(&fa, &fb);
+  box_init_agent(&a, &loop, &fa, FP_A);
+  box_init_agent(&b, &loop, &fb, FP_B);
   connect_to(&a, &b, FP_B, &ca);
   connect_to(&b, &a, FP_A, &cb);
   run_until(&loop, &ca.finished, 10000, "A's Connect");
@@ -150,7 +190,7 @@ static void test_explicit_candidates_answer_with_the_path(void) {
       peerlink__v1__connect_response__unpack(NULL, ca.sent_len[0], ca.sent[0]);
   CHECK(r != NULL && r->path != NULL);
   CHECK_U64(r->path->kind, ==, PEERLINK__V1__PATH_KIND__PATH_KIND_DIRECT);
-  CHECK_STR_EQ(r->path->peer_id, ID_B); /* learned from B's frames */
+  CHECK_STR_EQ(r->path->peer_id, KAT_ID_B); /* the ID of B's key */
   peerlink__v1__connect_response__free_unpacked(r, NULL);
   box_done(&a, "Connect", &ca, 0);
   box_done(&b, "Connect", &cb, 0);
@@ -170,6 +210,7 @@ int main(void) {
   test_no_wait_answers_at_once();
   test_stop_ends_waiters();
   test_cancelled_call_leaves_no_waiter();
+  test_explicit_candidates_need_the_key();
   test_explicit_candidates_answer_with_the_path();
   CHECK(uv_loop_close(&loop) == 0);
   printf("connect_test: ok\n");

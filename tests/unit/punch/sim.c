@@ -9,6 +9,7 @@
 
 #include "control/common/err.h"
 #include "control/common/hex.h"
+#include "tests/unit/seal/fixture.h"
 
 uint8_t sim_last_sent[2][PL_FRAME_MAX_LEN];
 size_t sim_last_sent_len[2];
@@ -348,8 +349,10 @@ void sim_init(sim *s, sim_nat a, sim_nat b, uint32_t seed) {
   s->rng = seed ? seed : 1;
   host_init(&s->h[0], a, 0);
   host_init(&s->h[1], b, 1);
-  memset(s->id[0], 0x11, PL_FRAME_ID_LEN);
-  memset(s->id[1], 0x22, PL_FRAME_ID_LEN);
+  /* Real key pairs (the seal tests' known-answer agents), so DATA is sealed end to end. */
+  fixture_agents(&s->agent[0], &s->agent[1]);
+  memcpy(s->id[0], s->agent[0].id, PL_FRAME_ID_LEN);
+  memcpy(s->id[1], s->agent[1].id, PL_FRAME_ID_LEN);
   for (size_t i = 0; i < sizeof s->pairing; i++)
     s->pairing[i] = (uint8_t)(0xA0 + i);
   for (size_t i = 0; i < sizeof s->secret; i++)
@@ -373,6 +376,10 @@ int sim_start(sim *s, void (*tweak)(int i, pl_punch_config *cfg, void *arg), voi
     memcpy(c->peer_id, s->id[1 - i], PL_FRAME_ID_LEN);
     c->secret = s->secret;
     c->secretlen = sizeof s->secret;
+    c->self_key_der = s->agent[i].sec1;
+    c->self_key_der_len = sizeof s->agent[i].sec1;
+    c->peer_key_der = s->agent[1 - i].spki;
+    c->peer_key_der_len = sizeof s->agent[1 - i].spki;
     c->controlling = i == 0;
     c->start_us = 1000000 + (uint64_t)i * 5000; /* the offer reaches the two a little apart */
     memcpy(&c->local[c->n_local++], &s->h[i].inside, sizeof s->h[i].inside);

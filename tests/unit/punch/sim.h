@@ -13,6 +13,7 @@
 #include "agent/wire/frame.h"
 #include "control/rendezvous/pairing.h"
 #include "control/rendezvous/relay.h"
+#include "tests/unit/seal/fixture.h"
 
 #define SIM_LATENCY_US 10000
 #define SIM_MAX_PKTS 8192
@@ -61,6 +62,7 @@ typedef struct sim {
   uint64_t now;
   sim_host h[2];
   uint8_t id[2][PL_FRAME_ID_LEN];
+  fixture_agent agent[2]; /* the hosts' key pairs; id[i] is agent[i]'s ID */
   uint8_t pairing[PL_FRAME_PAIRING_LEN];
   uint8_t secret[32];
   pl_frame_keys keys; /* the rendezvous knows the secret */

@@ -55,7 +55,7 @@ static frame_buf make(uint8_t type, const pl_rdv_pairing *p, const pl_rdv_pairin
     /* The agents' own end-to-end frame, which the relay never opens. */
     pl_frame d;
     size_t n;
-    static const uint8_t hello[] = "hi";
+    static const uint8_t hello[] = "hi, sealed for the peer"; /* at least a tag */
     memset(&d, 0, sizeof d);
     d.type = PL_FRAME_DATA;
     memcpy(d.pairing, p->id, sizeof d.pairing);
