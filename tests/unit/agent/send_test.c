@@ -3,7 +3,8 @@
  * only when the peer acknowledged it (sequence = its message number) and arrives once, in
  * order; every Send that cannot be done ends with a status that says why: too big (naming the
  * limit), no such peer, no path, the path closed while it waited, the peer vanished (within
- * --reliable-timeout); a Send whose call ends first leaves nothing behind. */
+ * --reliable-timeout), the send window full; a Send whose call ends first leaves nothing
+ * behind. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,11 +280,46 @@ static void test_vanished(void) {
   pair_close(&p);
 }
 
+/* The send window: once 1024 messages wait for their acknowledgement (the peer answers none
+ * here), the next Send is RESOURCE_EXHAUSTED, and when the agent stops every waiting one ends. */
+static void test_window_full(void) {
+  enum { QUEUE = 1024 };
+  pair p;
+  pair_up(&p, 0);
+  pl_transport_set_receiver(&p.b.a.transport, PL_DEMUX_FRAME, NULL, NULL, NULL);
+  pl_rpc_call *calls = calloc(QUEUE + 1, sizeof *calls);
+  CHECK(calls != NULL);
+  for (int i = 0; i < QUEUE; i++) {
+    send_req(&p.a, &calls[i], KAT_ID_B, PEERLINK__V1__DELIVERY__DELIVERY_RELIABLE, "m", 1);
+    CHECK_MSG(!calls[i].finished, "Send %d ended early: %s", i, calls[i].message);
+  }
+  send_req(&p.a, &calls[QUEUE], KAT_ID_B, PEERLINK__V1__DELIVERY__DELIVERY_RELIABLE, "m", 1);
+  CHECK(calls[QUEUE].finished);
+  CHECK_U64(calls[QUEUE].code, ==, PL_RPC_RESOURCE_EXHAUSTED);
+  CHECK_STR_CONTAINS(calls[QUEUE].message, "reliable send window to " KAT_ID_B " is full");
+  box_close(&p.a); /* stopping: the link closes, every waiting Send ends saying why */
+  for (int i = 0; i < QUEUE; i++) {
+    CHECK(calls[i].finished);
+    CHECK_U64(calls[i].code, ==, PL_RPC_UNAVAILABLE);
+    CHECK_STR_CONTAINS(calls[i].message, "closed (agent stopping)");
+    box_done(&p.a, "Send", &calls[i], 0);
+  }
+  CHECK(p.a.a.reliable_waits == NULL);
+  for (int i = 0; i <= QUEUE; i++)
+    fake_call_clear(&calls[i]);
+  free(calls);
+  box_done(&p.b, "WatchEvents", &p.watch_b, 1);
+  fake_call_clear(&p.watch_b);
+  box_close(&p.b);
+  run_to_end(&loop);
+}
+
 int main(void) {
   CHECK(uv_loop_init(&loop) == 0);
   test_delivered();
   test_refused();
   test_vanished();
+  test_window_full();
   CHECK(uv_loop_close(&loop) == 0);
   printf("send_test: ok\n");
   return 0;
