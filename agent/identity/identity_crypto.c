@@ -260,8 +260,13 @@ int pl_identity_id_from_public_key(char out[PL_IDENTITY_ID_LEN + 1], const uint8
     wolfCrypt_Cleanup();
     return PL_ERR_CRYPTO;
   }
+  /* On the curve with coordinates below p is the whole check for P-256: its cofactor is 1, so
+   * every such point has the group's prime order. wc_ecc_check_key also multiplies the point by
+   * the order, a full scalar multiplication per key (1.4 ms, and with FP_ECC a second use of a
+   * fresh point builds a lookup table for it): the rendezvous runs this per registration. */
   if (wc_EccPublicKeyDecode(der, &idx, &k, (word32)derlen) != 0 || idx != derlen ||
-      wc_ecc_get_curve_id(k.idx) != ECC_SECP256R1 || wc_ecc_check_key(&k) != 0) {
+      wc_ecc_get_curve_id(k.idx) != ECC_SECP256R1 ||
+      wc_ecc_point_is_on_curve(&k.pubkey, k.idx) != 0) {
     goto out;
   }
   /* One key, one ID: a compressed point or other re-encoding of the same key is refused. */

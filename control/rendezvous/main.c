@@ -25,7 +25,7 @@
 
 typedef struct options {
   char *listen, *udp, *udp_alt, *http, *token, *stun_tcp;
-  uint64_t max_message, stats_interval;
+  uint64_t max_message, stats_interval, read_chunk;
   int auto_pair, broadcast, verbose;
 } options;
 
@@ -181,6 +181,10 @@ int main(int argc, char **argv) {
        0, 0},
       {"max-message", NULL, PL_FLAG_UINT, &o.max_message, "4194304",
        "largest gRPC request message in bytes", 1024, 64u << 20, 0},
+      {"grpc-read-chunk", NULL, PL_FLAG_UINT, &o.read_chunk, "1024",
+       "bytes of TCP read buffer each agent's connection keeps while idle (grows for busy ones; "
+       "0: gRPC's 8 KiB)",
+       0, 1u << 20, 0},
       {"verbose", NULL, PL_FLAG_BOOL, &o.verbose, NULL, "log debug lines", 0, 0, 0},
   };
   char err[256];
@@ -211,6 +215,7 @@ int main(int argc, char **argv) {
       .listen = o.listen,
       .token = o.token,
       .max_message_bytes = o.max_message,
+      .read_chunk_bytes = o.read_chunk,
       .descriptor_set = pl_descriptor_set,
       .descriptor_set_len = pl_descriptor_set_len,
   };

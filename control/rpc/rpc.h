@@ -92,6 +92,12 @@ typedef struct pl_rpc_server_config {
                              * gets UNAUTHENTICATED. NULL: the listen address must be loopback. */
   size_t max_message_bytes; /* receive limit; 0 means 4 MiB. Larger → RESOURCE_EXHAUSTED */
   size_t send_queue_limit;  /* each call's send-queue limit; 0 means PL_RPC_SEND_QUEUE_DEFAULT */
+  /* Each connection's TCP read buffer, which an idle connection keeps: 0 is gRPC's own (8 KiB
+   * chunks); a server holding many mostly idle connections (the rendezvous) sets ~1 KiB, and
+   * gRPC still grows a busy connection's reads (up to 4 MiB). Setting it disables gRPC's
+   * tcp_read_chunks experiment for the process (GRPC_EXPERIMENTS, unless already set), which
+   * otherwise ignores it. */
+  size_t read_chunk_bytes;
   /* FileDescriptorSet (with imports) served by reflection; usually pl_descriptor_set. */
   const uint8_t *descriptor_set;
   size_t descriptor_set_len;

@@ -42,6 +42,7 @@ struct pl_rpc_server {
   char *listen;
   char *authorization;
   size_t max_message_bytes;
+  size_t read_chunk_bytes; /* 0: gRPC's default */
   pl_health *health;
   pl_reflection *reflection;
 
@@ -118,6 +119,10 @@ int pl_rpc_server_new(pl_rpc_server **pserver, uv_loop_t *loop, const pl_rpc_ser
   if (s->reflection && ((rv = add_service(s, pl_reflection_service_v1(s->reflection))) != 0 ||
                         (rv = add_service(s, pl_reflection_service_v1alpha(s->reflection))) != 0))
     goto fail_services;
+  s->read_chunk_bytes = cfg->read_chunk_bytes;
+  /* Read when gRPC first reads from a socket: set before any connection exists. */
+  if (s->read_chunk_bytes && getenv("GRPC_EXPERIMENTS") == NULL)
+    setenv("GRPC_EXPERIMENTS", "-tcp_read_chunks", 0);
   if ((rv = pl_rpc__runtime_acquire(&s->rt, loop)) != 0)
     goto fail_services;
   uv_timer_init(loop, &s->grace);
@@ -256,7 +261,8 @@ int pl_rpc_server_start(pl_rpc_server *server, int *pbound_port) {
   int rv;
   if (s->state != SERVER_NEW)
     return PL_ERR_STATE;
-  grpc_arg argv[2];
+  grpc_arg argv[4];
+  size_t argc = 2;
   argv[0].type = GRPC_ARG_INTEGER;
   argv[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   argv[0].value.integer = s->max_message_bytes > INT_MAX ? INT_MAX : (int)s->max_message_bytes;
@@ -265,7 +271,16 @@ int pl_rpc_server_start(pl_rpc_server *server, int *pbound_port) {
   argv[1].type = GRPC_ARG_INTEGER;
   argv[1].key = GRPC_ARG_ALLOW_REUSEPORT;
   argv[1].value.integer = 0;
-  grpc_channel_args args = {2, argv};
+  if (s->read_chunk_bytes) {
+    int chunk = s->read_chunk_bytes > INT_MAX ? INT_MAX : (int)s->read_chunk_bytes;
+    argv[argc].type = GRPC_ARG_INTEGER;
+    argv[argc].key = GRPC_ARG_TCP_READ_CHUNK_SIZE;
+    argv[argc++].value.integer = chunk;
+    argv[argc].type = GRPC_ARG_INTEGER;
+    argv[argc].key = GRPC_ARG_TCP_MIN_READ_CHUNK_SIZE;
+    argv[argc++].value.integer = chunk < 256 ? chunk : 256;
+  }
+  grpc_channel_args args = {argc, argv};
   s->gs = grpc_server_create(&args, NULL);
   if (!s->gs)
     return PL_ERR_NOMEM;
