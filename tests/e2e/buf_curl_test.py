@@ -125,7 +125,10 @@ class AgentThroughBufCurl(unittest.TestCase):
         self.assertIn("peer_id: not connected to abc", e["message"])
 
     def test_connect_to_unknown_peer_is_not_found(self):
-        e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect", {"peerId": "0" * 32})
+        # The agent no longer sees every registered agent (no broadcast): the rendezvous answers
+        # the pair request for an unknown ID, so Connect learns it when it waits.
+        e = call_error(self, self.addr, "/peerlink.v1.Agent/Connect",
+                       {"peerId": "0" * 32, "wait": True, "timeoutMs": 10000})
         self.assertEqual(e["code"], "not_found")
         self.assertIn("peer_id", e["message"])
 
