@@ -35,6 +35,10 @@ static int refill(pl_bench_run *r, pl_link *l, uint64_t now) {
   size_t chunk = pl_bench_params_get(r->b)->chunk, len, n = 0;
   if (pl_punch_route(l->punch, &r->dst, &r->via_tcp, &wrap) != 0)
     return 0;
+  /* The path moved to the relay under a chunk only a direct path carries: wait (the frames
+   * would take numbers and never leave; the receiver reports the gap's silence). */
+  if (wrap && chunk > PL_FRAME_EXT_MAX_RELAYED)
+    return 0;
   r->stride = wrap ? chunk + PL_FRAME_RELAY_OVERHEAD : chunk;
   if (r->buf == NULL && (r->buf = malloc(PL_BENCH_SLOTS * (PL_FRAME_MAX_LEN + 64))) == NULL)
     return 0;
