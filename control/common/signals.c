@@ -1,5 +1,6 @@
 #include "control/common/signals.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -17,6 +18,9 @@ int pl_signals_start(pl_signals *s, uv_loop_t *loop, void (*stop)(void *arg), vo
   s->stop = stop;
   s->arg = arg;
   s->fired = 0;
+  /* A peer that resets a TCP connection (punched TCP, STUN over TCP, HTTP/WebSocket) must cost
+   * a write error, not the process: every program writes to sockets peers can close. */
+  signal(SIGPIPE, SIG_IGN);
   uv_signal_init(loop, &s->sigint);
   uv_signal_init(loop, &s->sigterm);
   s->sigint.data = s->sigterm.data = s;

@@ -13,6 +13,7 @@ typedef struct pl_signals {
   int fired;
 } pl_signals;
 
+/* Also ignores SIGPIPE for the process (a reset connection is a write error, not a death). */
 int pl_signals_start(pl_signals *s, uv_loop_t *loop, void (*stop)(void *arg), void *arg);
 /* Closes the handles (call from the stop path). */
 void pl_signals_close(pl_signals *s);
