@@ -25,12 +25,14 @@ typedef struct pl_bench {
   const char *rendezvous, *agent, *ref;
   int rendezvous_pid, agent_pid, ref_pid;
 
-  size_t agents;     /* synthetic agents registered in the registration phase */
-  size_t channels;   /* channels they are spread over */
-  size_t reg_window; /* registrations in flight at once */
-  size_t probes;     /* then registered one at a time, for the unloaded latency */
-  size_t calls;      /* unary calls per run */
-  size_t reps;       /* runs per concurrency level and server, taking turns */
+  size_t agents;       /* synthetic agents registered in the registration phase */
+  size_t network_size; /* ...in networks of this many (0: all in one) */
+  const char *network; /* the agent's network, which the fan-out's new agents join */
+  size_t channels;     /* channels they are spread over */
+  size_t reg_window;   /* registrations in flight at once */
+  size_t probes;       /* then registered one at a time, for the unloaded latency */
+  size_t calls;        /* unary calls per run */
+  size_t reps;         /* runs per concurrency level and server, taking turns */
   size_t ks[PL_BENCH_MAX_KS], n_ks;
   size_t watchers; /* WatchEvents streams in the fan-out phase */
   size_t rounds;   /* events triggered in the fan-out phase */
@@ -53,6 +55,10 @@ uint64_t pl_bench_now_ns(void);
 /* A "Vm..." line of /proc/PID/status in KiB ("VmRSS", "VmHWM": peak RSS), or -1.
  * A small blocking read: fine between phases. */
 long pl_bench_proc_kib(int pid, const char *field);
+/* The same from another /proc/PID file of "Key: value kB" lines ("smaps_rollup"). */
+long pl_bench_proc_file_kib(int pid, const char *file, const char *field);
+/* A decimal in [min, max] (command-line flags). Returns 0 or PL_ERR_INVALID. */
+int pl_bench_parse_size(const char *s, size_t min, size_t max, size_t *out);
 /* CPU time (user + system, all threads) `pid` has used, in seconds, or -1. */
 double pl_bench_proc_cpu_s(int pid);
 

@@ -144,6 +144,7 @@ static int run_rounds(pl_bench *b, fanout *f, pl_rpc_channel *rdv, pl_bench_iden
     t->ag.ident = &ids[r - 1];
     t->ag.port = (uint16_t)(TRIGGER_PORT_BASE + r);
     snprintf(t->ag.name, sizeof t->ag.name, "bench-fanout-%zu", r);
+    t->ag.network = b->network; /* the agent hears only of its own network */
     f->round = r;
     f->round_id = ids[r - 1].id;
     f->got = 0;

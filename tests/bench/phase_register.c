@@ -1,10 +1,11 @@
 /* Registration: N synthetic agents register (Hello, Challenge, signed Hello, Registered) over a
  * few channels with at most `reg_window` registrations outstanding, so the latency is the
  * rendezvous's service time while its registry grows, not the length of a queue we built ourselves.
- * Every newcomer costs the rendezvous one "joined" per registered agent plus the snapshot it sends
- * the newcomer, so N agents mean N*(N-1) messages about each other: the phase ends when all of them
- * arrived (drained), and only then is the rendezvous's RSS read, with no write queue still holding
- * memory. */
+ * They register in networks of `network_size` (0: one network for all): a newcomer costs the
+ * rendezvous one "joined" per member already there plus the snapshot it sends the newcomer, so a
+ * network of m means m*(m-1) messages (with one network, N*(N-1): the old broadcast's cost). The
+ * phase ends when all of them arrived (drained), and only then is the rendezvous's RSS read, with
+ * no write queue still holding memory. rdv_scale measures the same with one connection each. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct reg {
   pl_rpc_channel **ch;
   ragent *agents;
   pl_bench_identity *ids;
+  char (*networks)[32];
   size_t n, next, inflight, registered, outstanding, errors;
   size_t limit, window; /* launch agents [0, limit), window at a time */
   uint64_t changes, expect_changes;
@@ -75,6 +77,7 @@ static void launch_more(reg *r) {
     a->ag.ident = &r->ids[i];
     a->ag.port = (uint16_t)(PORT_BASE + i % 20000);
     snprintf(a->ag.name, sizeof a->ag.name, NAME_PREFIX "%zu", i);
+    a->ag.network = r->networks[r->b->network_size ? i / r->b->network_size : 0];
     a->t0 = pl_bench_now_ns();
     int rv = pl_bench_agent_start(&a->ag, r->ch[i % r->b->channels], &callbacks, a);
     if (a->ag.call)
@@ -147,11 +150,19 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
     return PL_ERR_NOMEM;
   r->b = b;
   r->n = b->agents;
-  r->expect_changes = (uint64_t)r->n * (r->n - 1);
+  size_t k = b->network_size ? b->network_size : r->n, nets = (r->n + b->probes) / k + 1;
+  for (size_t i = 0; i < r->n; i += k) {
+    uint64_t m = r->n - i < k ? r->n - i : k;
+    r->expect_changes += m * (m - 1);
+  }
+  r->networks = calloc(nets, sizeof *r->networks);
   r->ch = calloc(b->channels, sizeof *r->ch);
   r->agents = calloc(r->n + b->probes, sizeof *r->agents);
   r->ids = calloc(r->n + b->probes, sizeof *r->ids);
-  if (!r->ch || !r->agents || !r->ids || pl_bench_samples_init(&r->lat, r->n) != 0 ||
+  for (size_t i = 0; r->networks && i < nets; i++)
+    snprintf(r->networks[i], sizeof r->networks[i], "bench-reg-%zu", i);
+  if (!r->networks || !r->ch || !r->agents || !r->ids ||
+      pl_bench_samples_init(&r->lat, r->n) != 0 ||
       pl_bench_samples_init(&r->probe_lat, b->probes) != 0)
     return PL_ERR_NOMEM;
 
@@ -206,6 +217,7 @@ int pl_bench_register(pl_bench *b, pl_bench_reg_result *res) {
   free(r->ch);
   free(r->agents);
   free(r->ids);
+  free(r->networks);
   free(r);
   return 0;
 }

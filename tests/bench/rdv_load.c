@@ -16,23 +16,15 @@ static const char usage[] =
     "usage: rdv_load [--rendezvous HOST:PORT] [--rendezvous-pid PID] [--agent HOST:PORT]\n"
     "                [--agent-pid PID] [--ref HOST:PORT] [--ref-pid PID] [--agents N]\n"
     "                [--channels N] [--reg-window N] [--probes N] [--calls N] [--reps N]\n"
-    "                [--k K1,...] [--watchers M] [--rounds R] [--timeout-ms MS] [--json PATH]\n";
-
-static int parse_size(const char *s, size_t min, size_t max, size_t *out) {
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < min || v > max)
-    return PL_ERR_INVALID;
-  *out = (size_t)v;
-  return 0;
-}
+    "                [--k K1,...] [--watchers M] [--rounds R] [--timeout-ms MS] [--json PATH]\n"
+    "                [--network NAME] [--network-size K]\n";
 
 static int parse_ks(const char *s, pl_bench *b) {
   char buf[128], *save = NULL;
   snprintf(buf, sizeof buf, "%s", s);
   b->n_ks = 0;
   for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (b->n_ks == PL_BENCH_MAX_KS || parse_size(tok, 1, 4096, &b->ks[b->n_ks]) != 0)
+    if (b->n_ks == PL_BENCH_MAX_KS || pl_bench_parse_size(tok, 1, 4096, &b->ks[b->n_ks]) != 0)
       return PL_ERR_INVALID;
     b->n_ks++;
   }
@@ -58,6 +50,8 @@ static int parse_args(int argc, char **argv, pl_bench *b, const char **json) {
       {"rounds", 1, 0, 'o'},
       {"timeout-ms", 1, 0, 't'},
       {"json", 1, 0, 'j'},
+      {"network", 1, 0, 'N'},
+      {"network-size", 1, 0, 'K'},
       {"help", 0, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -69,19 +63,23 @@ static int parse_args(int argc, char **argv, pl_bench *b, const char **json) {
     case 'a': b->agent = optarg; break;
     case 'f': b->ref = optarg; break;
     case 'j': *json = optarg; break;
-    case 'R': bad |= parse_size(optarg, 1, 1u << 22, &v), b->rendezvous_pid = (int)v; break;
-    case 'A': bad |= parse_size(optarg, 1, 1u << 22, &v), b->agent_pid = (int)v; break;
-    case 'n': bad |= parse_size(optarg, 2, 100000, &b->agents); break;
-    case 'c': bad |= parse_size(optarg, 1, 64, &b->channels); break;
-    case 'w': bad |= parse_size(optarg, 1, 100000, &b->reg_window); break;
-    case 'u': bad |= parse_size(optarg, 1, 10000000, &b->calls); break;
+    case 'N': b->network = optarg; break;
+    case 'K': bad |= pl_bench_parse_size(optarg, 0, 100000, &b->network_size); break;
+    case 'R':
+      bad |= pl_bench_parse_size(optarg, 1, 1u << 22, &v), b->rendezvous_pid = (int)v;
+      break;
+    case 'A': bad |= pl_bench_parse_size(optarg, 1, 1u << 22, &v), b->agent_pid = (int)v; break;
+    case 'n': bad |= pl_bench_parse_size(optarg, 2, 100000, &b->agents); break;
+    case 'c': bad |= pl_bench_parse_size(optarg, 1, 64, &b->channels); break;
+    case 'w': bad |= pl_bench_parse_size(optarg, 1, 100000, &b->reg_window); break;
+    case 'u': bad |= pl_bench_parse_size(optarg, 1, 10000000, &b->calls); break;
     case 'k': bad |= parse_ks(optarg, b); break;
-    case 'p': bad |= parse_size(optarg, 1, PL_BENCH_MAX_REPS, &b->reps); break;
-    case 'P': bad |= parse_size(optarg, 0, 10000, &b->probes); break;
-    case 'F': bad |= parse_size(optarg, 1, 1u << 22, &v), b->ref_pid = (int)v; break;
-    case 'm': bad |= parse_size(optarg, 1, 100000, &b->watchers); break;
-    case 'o': bad |= parse_size(optarg, 1, 1000, &b->rounds); break;
-    case 't': bad |= parse_size(optarg, 100, 3600000, &v), b->phase_timeout_ms = v; break;
+    case 'p': bad |= pl_bench_parse_size(optarg, 1, PL_BENCH_MAX_REPS, &b->reps); break;
+    case 'P': bad |= pl_bench_parse_size(optarg, 0, 10000, &b->probes); break;
+    case 'F': bad |= pl_bench_parse_size(optarg, 1, 1u << 22, &v), b->ref_pid = (int)v; break;
+    case 'm': bad |= pl_bench_parse_size(optarg, 1, 100000, &b->watchers); break;
+    case 'o': bad |= pl_bench_parse_size(optarg, 1, 1000, &b->rounds); break;
+    case 't': bad |= pl_bench_parse_size(optarg, 100, 3600000, &v), b->phase_timeout_ms = v; break;
     case 'h': fputs(usage, stdout); exit(0);
     default: bad = 1; break;
     }
@@ -101,6 +99,7 @@ static void phase_failed(const char *phase, int rv) {
 int main(int argc, char **argv) {
   static pl_bench b = {
       .agents = 1000,
+      .network_size = 8,
       .channels = 4,
       .reg_window = 32,
       .probes = 10,

@@ -48,8 +48,10 @@ static void table_unary(FILE *f, const pl_bench *b, const pl_bench_results *r) {
 }
 
 static void table_register(FILE *f, const pl_bench *b, const pl_bench_reg_result *x) {
-  fprintf(f, "\nRegistration (Hello, Challenge, signed Hello, Registered): %zu agents on %s\n",
-          x->agents, b->rendezvous);
+  fprintf(f,
+          "\nRegistration (Hello, Challenge, signed Hello, Registered): %zu agents on %s, in "
+          "networks of %zu\n",
+          x->agents, b->rendezvous, b->network_size ? b->network_size : x->agents);
   fprintf(f, "  %zu channels, %zu TCP connection(s) (gRPC shares one per address), %zu in flight\n",
           b->channels, x->connections, b->reg_window);
   fprintf(f, "  P-256 keys made beforehand in %.2f s\n", x->keygen_s);

@@ -5,7 +5,9 @@
 # Starts the real programs from bin/ (what `make build` ships) on 127.0.0.1 port 0, plus a
 # grpcio reference server, then runs rdv_load (built with -c opt: the load generator should not
 # be the bottleneck) against them: event fan-out, GetStatus calls/s vs grpcio, registration of
-# many agents with the rendezvous's memory per agent.
+# many agents with the rendezvous's memory per agent. Then the rendezvous at scale
+# (tests/bench/scale.sh: rdv_scale, 1,000 and 100,000 agents on a connection each, and the
+# registry core alone; JSON in ${BENCH_OUT%.json}-scale-{small,large}.json).
 #
 # Then the data plane (tests/bench/dataplane.py, programs built with -c opt): the agents' UDP,
 # QUIC and TCP Benchmark against iperf3 -u, ngtcp2's gtlsserver/gtlsclient and iperf3 TCP,
@@ -27,7 +29,8 @@ OUT=${BENCH_OUT:-/tmp/peerlink-bench.json}
 START_DEADLINE_S=15
 # The data plane is always measured -c opt (its hot path is what it measures); the control
 # plane measures bin/ unless BENCH_OPT=1.
-targets=(//tests/bench:rdv_load //control/rendezvous:peerlink-rendezvous //agent:peerlink-agent)
+targets=(//tests/bench:rdv_load //tests/bench:rdv_scale //tests/bench:registry_scale
+  //control/rendezvous:peerlink-rendezvous //agent:peerlink-agent)
 
 # --symlink_prefix=/ leaves bazel-bin pointing at the default build others use.
 # shellcheck disable=SC2086 # BENCH_BAZEL_FLAGS is a list of flags
@@ -80,7 +83,8 @@ protoc -I proto --python_out="$tmp/gen" --grpc_python_out="$tmp/gen" \
 start rendezvous 'grpc=([0-9.]+:[0-9]+)' "$RENDEZVOUS" --listen 127.0.0.1:0
 RDV_ADDR=$ADDR RDV_PID=$PID
 start agent 'control=([0-9.]+:[0-9]+)' "$AGENT" --name bench-agent \
-  --state-dir "$tmp/agent-state" --control 127.0.0.1:0 --udp 127.0.0.1:0 --rendezvous "$RDV_ADDR"
+  --state-dir "$tmp/agent-state" --control 127.0.0.1:0 --udp 127.0.0.1:0 --rendezvous "$RDV_ADDR" \
+  --network bench
 AGENT_ADDR=$ADDR AGENT_PID=$PID
 start grpcio 'grpc=([0-9.]+:[0-9]+)' /usr/bin/python3 tests/bench/ref_server.py "$tmp/gen"
 REF_ADDR=$ADDR REF_PID=$PID
@@ -90,8 +94,12 @@ echo "bench: $(nproc) cores; measuring $RENDEZVOUS and $AGENT" >&2
   --agent "$AGENT_ADDR" --agent-pid "$AGENT_PID" --ref "$REF_ADDR" --ref-pid "$REF_PID" \
   --agents "${BENCH_AGENTS:-1000}" --watchers "${BENCH_WATCHERS:-1000}" \
   --calls "${BENCH_CALLS:-5000}" --reps "${BENCH_REPS:-3}" --k "${BENCH_K:-1,16,64}" \
-  --json "$OUT"
+  --network bench --json "$OUT"
 echo "bench: JSON in $OUT" >&2
+
+# The rendezvous at scale: 1,000 and BENCH_SCALE_AGENTS (100,000) agents, one connection each
+# (tests/bench/scale.sh says how, and what it does where the descriptor limit is lower).
+bash tests/bench/scale.sh "$OPT_BIN" "${OUT%.json}"
 
 # The NAT traversal benchmarks (tests/lab): relay forwarding rate on loopback, and time from
 # Connect to a path per NAT pair kind in the lab (p50/p99 over 50 connects each; root only).

@@ -1,6 +1,7 @@
 #include "tests/bench/synth_agent.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <wolfssl/options.h>
@@ -73,8 +74,8 @@ int pl_bench_identity_make(pl_bench_identity *ids, size_t n) {
   return rv;
 }
 
-/* Queues a Hello; signed over `nonce` when it is not NULL. */
-static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen) {
+int pl_bench_hello_pack(const pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen,
+                        uint8_t **pdata, size_t *plen) {
   const pl_bench_identity *ident = ag->ident;
   Peerlink__V1__Endpoint ep = PEERLINK__V1__ENDPOINT__INIT;
   Peerlink__V1__Candidate cand = PEERLINK__V1__CANDIDATE__INIT;
@@ -89,11 +90,12 @@ static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen)
   cand.kind = PEERLINK__V1__CANDIDATE_KIND__CANDIDATE_KIND_HOST;
   cand.endpoint = &ep;
   hello.id = (char *)ident->id;
-  hello.name = ag->name;
+  hello.name = (char *)ag->name;
   hello.public_key.data = (uint8_t *)ident->spki;
   hello.public_key.len = ident->spki_len;
   hello.cert_fingerprint = (char *)ident->fingerprint;
   hello.version = "bench";
+  hello.network = (char *)(ag->network ? ag->network : "");
   hello.n_candidates = 1;
   hello.candidates = cands;
   if (nonce) {
@@ -110,7 +112,23 @@ static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen)
   }
   req.msg_case = PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO;
   req.hello = &hello;
-  return pl_rpc_client_call_send(ag->call, &req.base);
+  *plen = peerlink__v1__register_request__get_packed_size(&req);
+  if ((*pdata = malloc(*plen ? *plen : 1)) == NULL)
+    return PL_ERR_NOMEM;
+  peerlink__v1__register_request__pack(&req, *pdata);
+  return 0;
+}
+
+/* Queues a Hello; signed over `nonce` when it is not NULL. */
+static int send_hello(pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen) {
+  uint8_t *data;
+  size_t len;
+  int rv = pl_bench_hello_pack(ag, nonce, noncelen, &data, &len);
+  if (rv != 0)
+    return rv;
+  rv = pl_rpc_client_call_send_raw(ag->call, data, len);
+  free(data);
+  return rv;
 }
 
 int pl_bench_agent_start(pl_bench_agent *ag, pl_rpc_channel *channel,

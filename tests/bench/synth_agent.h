@@ -36,9 +36,16 @@ int pl_bench_identity_make(pl_bench_identity *ids, size_t n);
 typedef struct pl_bench_agent {
   const pl_bench_identity *ident;
   char name[32];
-  uint16_t port; /* its one loopback host candidate, so AgentInfo has a real agent's size */
+  uint16_t port;       /* its one loopback host candidate, so AgentInfo has a real agent's size */
+  const char *network; /* Hello.network (NULL: none) */
   pl_rpc_client_call *call;
 } pl_bench_agent;
+
+/* The packed RegisterRequest{hello} of `ag` (ag->call unused): unsigned when nonce is NULL,
+ * else signed over it. *pdata is the caller's to free(). Returns 0, PL_ERR_TOO_BIG (nonce too
+ * long), PL_ERR_CRYPTO, PL_ERR_NOMEM. */
+int pl_bench_hello_pack(const pl_bench_agent *ag, const uint8_t *nonce, size_t noncelen,
+                        uint8_t **pdata, size_t *plen);
 
 /* Starts the Register stream on `channel` and queues the unsigned Hello; the rendezvous answers
  * with a Challenge, to be passed to pl_bench_agent_answer. Callbacks as

@@ -53,13 +53,13 @@ uint64_t pl_bench_now_ns(void) {
   return uv_hrtime();
 }
 
-long pl_bench_proc_kib(int pid, const char *field) {
+long pl_bench_proc_file_kib(int pid, const char *file, const char *field) {
   char path[64], line[256];
   size_t flen = strlen(field);
   long kib = -1;
   if (pid <= 0)
     return -1;
-  snprintf(path, sizeof path, "/proc/%d/status", pid);
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
   FILE *f = fopen(path, "r");
   if (!f)
     return -1;
@@ -69,6 +69,19 @@ long pl_bench_proc_kib(int pid, const char *field) {
       break;
   fclose(f);
   return kib;
+}
+
+long pl_bench_proc_kib(int pid, const char *field) {
+  return pl_bench_proc_file_kib(pid, "status", field);
+}
+
+int pl_bench_parse_size(const char *s, size_t min, size_t max, size_t *out) {
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || v < min || v > max)
+    return PL_ERR_INVALID;
+  *out = (size_t)v;
+  return 0;
 }
 
 double pl_bench_proc_cpu_s(int pid) {
