@@ -2,19 +2,32 @@
 # make demo: a rendezvous, two agents and a bridge for each on loopback; the agents pair, trade a
 # datagram and run a short benchmark; prints the two UI addresses and how to reach everything.
 # Ctrl-C stops everything cleanly.
+# As root (with ip and nft), the agents run behind NATs of the NAT lab instead: demo_lab.py
+# builds the lab, starts the rendezvous and the agents there and runs this script with their
+# address lines in DEMO_RDV_LINE/DEMO_A_LINE/DEMO_B_LINE. DEMO_LOOPBACK=1 forces loopback.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+if [[ -z ${DEMO_A_LINE:-} && ${DEMO_LOOPBACK:-0} != 1 && $(id -u) == 0 ]] &&
+  command -v ip >/dev/null && command -v nft >/dev/null; then
+  exec /usr/bin/python3 clients/examples/demo_lab.py
+fi
 bin=$PWD/bin
 buf=${PEERLINK_CACHE:-$HOME/.cache/peerlink}/npm/node_modules/.bin/buf
-run=$(mktemp -d /tmp/peerlink-demo.XXXXXX)
-pids=()
+run=${DEMO_RUN:-$(mktemp -d /tmp/peerlink-demo.XXXXXX)}
+# The programs' PIDs, one a line: start runs in $(...), a subshell, so a shell array would stay
+# empty here and the programs are not this shell's children (tail --pid waits for them).
+pids=$run/pids
+: >"$pids"
 
 stop() {
   trap - INT TERM EXIT
   echo
   echo "demo: stopping"
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  local p
+  for p in $(cat "$pids"); do kill -TERM "$p" 2>/dev/null || true; done
+  for p in $(cat "$pids"); do
+    timeout 5 tail --pid="$p" -f /dev/null || kill -KILL "$p" 2>/dev/null || true
+  done
   echo "demo: stopped (logs in $run)"
 }
 trap stop INT TERM EXIT
@@ -25,7 +38,7 @@ start() {
   local fifo=$run/$name.out
   mkfifo "$fifo"
   "$@" >"$fifo" 2>"$run/$name.log" &
-  pids+=($!)
+  echo $! >>"$pids"
   exec {fd}<"$fifo"
   if ! IFS= read -r -t 20 -u "$fd" line; then
     echo "demo: $name did not start; see $run/$name.log" >&2
@@ -36,13 +49,18 @@ start() {
 }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^[^ ]* $1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
 
-rdv_line=$(start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --udp-alt 127.0.0.1:0)
-rdv=$(field grpc "$rdv_line")
-a_line=$(start agent-a "$bin/peerlink-agent" --name alice --control 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --state-dir "$run/alice" --rendezvous "$rdv" --network demo)
-b_line=$(start agent-b "$bin/peerlink-agent" --name bob --control 127.0.0.1:0 --udp 127.0.0.1:0 \
-  --state-dir "$run/bob" --rendezvous "$rdv" --network demo)
+if [[ -n ${DEMO_A_LINE:-} ]]; then # lab mode: demo_lab.py runs them (and stops them after us)
+  rdv_line=$DEMO_RDV_LINE a_line=$DEMO_A_LINE b_line=$DEMO_B_LINE
+  rdv=$(field grpc "$rdv_line")
+else
+  rdv_line=$(start rendezvous "$bin/peerlink-rendezvous" --listen 127.0.0.1:0 --udp 127.0.0.1:0 \
+    --udp-alt 127.0.0.1:0)
+  rdv=$(field grpc "$rdv_line")
+  a_line=$(start agent-a "$bin/peerlink-agent" --name alice --control 127.0.0.1:0 \
+    --udp 127.0.0.1:0 --state-dir "$run/alice" --rendezvous "$rdv" --network demo)
+  b_line=$(start agent-b "$bin/peerlink-agent" --name bob --control 127.0.0.1:0 \
+    --udp 127.0.0.1:0 --state-dir "$run/bob" --rendezvous "$rdv" --network demo)
+fi
 a=$(field control "$a_line")
 b=$(field control "$b_line")
 echo "$rdv_line"; echo "$a_line"; echo "$b_line"
@@ -125,4 +143,5 @@ Both agents are registered with the rendezvous at $rdv. Try:
 
 Press Ctrl-C to stop.
 EOT
-wait "${pids[@]}" || true
+for p in $(cat "$pids"); do tail --pid="$p" -f /dev/null & done
+wait || true # until Ctrl-C (or every program has exited)
