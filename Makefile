@@ -3,7 +3,8 @@
 #   make build   programs into bin/, the browser UI into clients/web/dist/
 #   make test    every test, plain and under ASan+UBSan; ends with "N passed, N failed"
 #                (SANITIZE=1: only ASan+UBSan, SANITIZE=0: only plain)
-#   make demo    rendezvous + two agents on loopback, registered; Ctrl-C stops it
+#   make demo    rendezvous, two agents (behind lab NATs as root), a bridge each, paired, a
+#                short benchmark, the UI addresses; Ctrl-C stops it
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (clang)
 #   make bench   benchmarks (ratios against reference tools)
 #   make lab     the NAT lab grid (network namespaces, needs root), printed as a table
