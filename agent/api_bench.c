@@ -13,7 +13,8 @@
 #define MIN_INTERVAL_MS 10
 #define MAX_INTERVAL_MS 60000
 #define MAX_STREAM_CHUNK (1u << 20)
-#define DEFAULT_STREAM_CHUNK (256u << 10) /* measured best for the TCP path (docs/performance.md) */
+/* Measured best for the TCP path (docs/performance.md). */
+#define DEFAULT_STREAM_CHUNK (256u << 10)
 
 static const char *xport_name(Peerlink__V1__BenchmarkTransport t) {
   switch (t) {

@@ -124,9 +124,13 @@ static const char *name_of(const pl_files_store *s) {
 
 /* A failed file operation: the disk is full (libuv has no name for EDQUOT: errors are -errno),
  * or something else the verdict names. */
+/* The verdict goes to the peer: it names the file and "its files directory", never this host's
+ * paths (they are no business of the sender's, and a long one would cut the reason off). */
 static void fail_io(pl_files_store *s, const char *what, const char *path, ssize_t err) {
   uint8_t code = err == UV_ENOSPC || err == -EDQUOT ? PL_FILES_NO_SPACE : PL_FILES_STORAGE;
-  fail(s, code, "the receiver cannot %s %s: %s", what, path, uv_strerror((int)err));
+  const char *slash = strrchr(path, '/');
+  const char *shown = path == s->dir ? "its files directory" : slash ? slash + 1 : path;
+  fail(s, code, "the receiver cannot %s %s: %s", what, shown, uv_strerror((int)err));
 }
 
 static void consumed(pl_files_store *s, size_t n) {

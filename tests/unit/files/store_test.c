@@ -355,6 +355,8 @@ static void no_room_or_no_dir(void) {
   feed(s, hdr, hlen, hlen, 0, &o);
   CHECK(o.code == PL_FILES_STORAGE || o.code == PL_FILES_NO_SPACE);
   CHECK_STR_CONTAINS(o.error, "no such file or directory");
+  CHECK_STR_CONTAINS(o.error, "its files directory");
+  CHECK(strstr(o.error, dir) == NULL); /* the peer never learns this host's paths */
 }
 
 static void bad_arguments(void) {
