@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
   pl_rdv_actions out;
   pl_rdv_agent *agents = calloc(n, sizeof *agents);
   char(*ids)[33] = calloc(n, sizeof *ids);
-  char(*nets)[24] = calloc(n / (k ? k : 1) + 1, sizeof *nets);
+  char(*nets)[32] = calloc(n / (k ? k : 1) + 1, sizeof *nets);
   Peerlink__V1__Endpoint ep = PEERLINK__V1__ENDPOINT__INIT;
   Peerlink__V1__Candidate cand = PEERLINK__V1__CANDIDATE__INIT;
   Peerlink__V1__Candidate *cands[1] = {&cand};
