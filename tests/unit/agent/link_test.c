@@ -20,7 +20,10 @@
 #include "tests/unit/common/check.h"
 #include "tests/unit/seal/fixture.h"
 
-#define MSGS 2000
+/* Messages through 20% loss; the lab's reliable_lab_test carries 10,000. This one runs on real
+ * loopback sockets beside everything else make test runs: 2,000 once took over two minutes on
+ * a loaded two-core box. */
+#define MSGS 500
 
 typedef struct side {
   pl_transport t;
