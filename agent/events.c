@@ -69,3 +69,16 @@ void pl_events_publish(pl_events *ev, Peerlink__V1__Event *event, pl_rpc_call *o
   for (pl_events_watcher *w = ev->head; w; w = w->next)
     send_one(w->call, &resp);
 }
+
+void pl_events_publish_message(pl_events *ev, const char *peer_id, Peerlink__V1__Delivery delivery,
+                               const uint8_t *data, size_t len) {
+  Peerlink__V1__MessageReceived m = PEERLINK__V1__MESSAGE_RECEIVED__INIT;
+  Peerlink__V1__Event e = PEERLINK__V1__EVENT__INIT;
+  m.peer_id = (char *)peer_id;
+  m.delivery = delivery;
+  m.data.data = (uint8_t *)data;
+  m.data.len = len;
+  e.kind_case = PEERLINK__V1__EVENT__KIND_MESSAGE;
+  e.message = &m;
+  pl_events_publish(ev, &e, NULL);
+}

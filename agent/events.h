@@ -29,5 +29,8 @@ int pl_events_add(pl_events *ev, pl_rpc_call *call);
 void pl_events_remove(pl_events *ev, pl_rpc_call *call);
 /* Stamps the time and sends to every watcher (or only to `only` when not NULL). */
 void pl_events_publish(pl_events *ev, Peerlink__V1__Event *event, pl_rpc_call *only);
+/* A message from `peer_id` arrived on `delivery`: one MessageReceived to every watcher. */
+void pl_events_publish_message(pl_events *ev, const char *peer_id, Peerlink__V1__Delivery delivery,
+                               const uint8_t *data, size_t len);
 
 #endif

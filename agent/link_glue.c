@@ -47,15 +47,7 @@ static void on_path(void *arg, pl_link *l, const char *detail) {
 
 static void publish_message(pl_agent *a, pl_link *l, Peerlink__V1__Delivery delivery,
                             const uint8_t *data, size_t len) {
-  Peerlink__V1__MessageReceived m = PEERLINK__V1__MESSAGE_RECEIVED__INIT;
-  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  m.peer_id = l->peer_id;
-  m.delivery = delivery;
-  m.data.data = (uint8_t *)data;
-  m.data.len = len;
-  ev.kind_case = PEERLINK__V1__EVENT__KIND_MESSAGE;
-  ev.message = &m;
-  pl_events_publish(&a->events, &ev, NULL);
+  pl_events_publish_message(&a->events, l->peer_id, delivery, data, len);
 }
 
 static void on_data(void *arg, pl_link *l, const uint8_t *data, size_t len) {

@@ -270,17 +270,10 @@ void pl_api_send_quic(pl_agent *a, pl_rpc_call *call, const Peerlink__V1__SendRe
 static void on_msg(void *arg, const uint8_t *data, size_t len) {
   chat_rx *rx = arg;
   pl_agent *a = rx->chat->a;
-  Peerlink__V1__MessageReceived m = PEERLINK__V1__MESSAGE_RECEIVED__INIT;
-  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
   if (a->closing)
     return;
-  m.peer_id = rx->peer_id;
-  m.delivery = PEERLINK__V1__DELIVERY__DELIVERY_QUIC_STREAM;
-  m.data.data = (uint8_t *)data;
-  m.data.len = len;
-  ev.kind_case = PEERLINK__V1__EVENT__KIND_MESSAGE;
-  ev.message = &m;
-  pl_events_publish(&a->events, &ev, NULL);
+  pl_events_publish_message(&a->events, rx->peer_id, PEERLINK__V1__DELIVERY__DELIVERY_QUIC_STREAM,
+                            data, len);
 }
 
 static void rx_free(chat_rx *rx) {

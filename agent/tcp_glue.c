@@ -45,15 +45,8 @@ static void on_tcp_link(void *arg, pl_tcp_link *t) {
 
 static void on_tcp_message(void *arg, pl_tcp_link *t, const uint8_t *data, size_t len) {
   pl_agent *a = arg;
-  Peerlink__V1__MessageReceived m = PEERLINK__V1__MESSAGE_RECEIVED__INIT;
-  Peerlink__V1__Event ev = PEERLINK__V1__EVENT__INIT;
-  m.peer_id = t->peer_hex;
-  m.delivery = PEERLINK__V1__DELIVERY__DELIVERY_TCP;
-  m.data.data = (uint8_t *)data;
-  m.data.len = len;
-  ev.kind_case = PEERLINK__V1__EVENT__KIND_MESSAGE;
-  ev.message = &m;
-  pl_events_publish(&a->events, &ev, NULL);
+  pl_events_publish_message(&a->events, t->peer_hex, PEERLINK__V1__DELIVERY__DELIVERY_TCP, data,
+                            len);
 }
 
 static void on_tcp_public(void *arg) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/lws/lws_uv.h"
 #include "control/bridge/internal.h"
 #include "control/common/err.h"
 #include "control/common/flags.h"
@@ -24,13 +25,6 @@ static const struct lws_protocols protocols[] = {
     {PL_BRIDGE_PROTOCOL_WS, pl_bridge__ws_callback, PL_BRIDGE__WS_PSS_SIZE, 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
-
-static void lws_log_line(int level, const char *line) {
-  size_t n = strlen(line);
-  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-    n--;
-  pl_log(level == LLL_ERR ? PL_LOG_ERROR : PL_LOG_WARN, "lws", "msg=\"%.*s\"", (int)n, line);
-}
 
 int pl_bridge__header(struct lws *wsi, enum lws_token_indexes tok, char *out, size_t cap) {
   out[0] = '\0';
@@ -139,26 +133,11 @@ static void bridge_free(pl_bridge *b) {
 
 /* The listener: created explicitly so a port that cannot be bound is an error at start. */
 static int create_vhost(pl_bridge *b, const char *listen, char *err, size_t errlen) {
-  char host[64];
-  int port;
-  pl_hostport_split(listen, host, &port);
-  struct lws_context_creation_info vi;
-  memset(&vi, 0, sizeof vi);
-  vi.vhost_name = "peerlink-bridge";
-  vi.port = port;
-  /* "localhost" would be taken for an interface name; and an empty host means every one. */
-  vi.iface = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host[0] ? host : NULL;
-  vi.protocols = protocols;
-  vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-  if (!strchr(host, ':'))
-    vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-  vi.keepalive_timeout = 60;
-  b->vhost = lws_create_vhost(b->ctx, &vi);
-  if (!b->vhost || lws_get_vhost_listen_port(b->vhost) <= 0) {
+  if (pl_lws_listen(b->ctx, "peerlink-bridge", listen, protocols, &b->vhost, &b->access.port) !=
+      0) {
     snprintf(err, errlen, "--listen %s: cannot bind (address in use or not local?)", listen);
     return PL_ERR_IO;
   }
-  b->access.port = lws_get_vhost_listen_port(b->vhost);
   return 0;
 }
 
@@ -177,19 +156,7 @@ int pl_bridge_start(pl_bridge **pbridge, uv_loop_t *loop, const pl_bridge_config
     snprintf(err, errlen, "--agent %s: %s", cfg->agent ? cfg->agent : "", pl_strerror(rv));
     goto fail_config;
   }
-  lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
-  struct lws_context_creation_info ci;
-  void *loops[1] = {loop};
-  memset(&ci, 0, sizeof ci);
-  ci.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-  ci.foreign_loops = loops;
-  ci.port = CONTEXT_PORT_NO_LISTEN;
-  ci.gid = -1;
-  ci.uid = -1;
-  ci.user = b;
-  ci.pcontext = &b->ctx;
-  b->ctx = lws_create_context(&ci);
-  if (!b->ctx) {
+  if (pl_lws_context_new(&b->ctx, loop, b) != 0) {
     snprintf(err, errlen,
              "cannot start libwebsockets on libuv (is Debian's libwebsockets-evlib-uv "
              "installed?)");

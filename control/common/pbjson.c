@@ -168,7 +168,7 @@ static json_t *value_json(walk *w, const ProtobufCFieldDescriptor *f, const void
   return NULL;
 }
 
-static size_t elt_size(ProtobufCType t) {
+size_t pl_pbjson_field_size(ProtobufCType t) {
   switch (t) {
   case PROTOBUF_C_TYPE_INT64:
   case PROTOBUF_C_TYPE_SINT64:
@@ -187,7 +187,7 @@ static size_t elt_size(ProtobufCType t) {
 static json_t *repeated_json(walk *w, const ProtobufCFieldDescriptor *f, size_t n,
                              const void *arr) {
   json_t *a = made(w, json_array());
-  size_t sz = elt_size(f->type);
+  size_t sz = pl_pbjson_field_size(f->type);
   for (size_t i = 0; a && i < n; i++)
     if (json_array_append_new(a, value_json(w, f, (const char *)arr + i * sz)) != 0)
       made(w, NULL);
@@ -207,7 +207,7 @@ static int is_zero(const ProtobufCFieldDescriptor *f, const void *p) {
   case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p == 0 && !signbit(*(const double *)p);
   default: {
     static const uint8_t zeros[8];
-    return !memcmp(p, zeros, elt_size(f->type));
+    return !memcmp(p, zeros, pl_pbjson_field_size(f->type));
   }
   }
 }

@@ -45,6 +45,10 @@ int pl_pbjson_dumps(const json_t *json, int flags, char **ptext);
  * into `out` (at most strlen(proto_name) + 1 bytes, always NUL-terminated). */
 void pl_pbjson_json_name(const char *proto_name, char *out, size_t outlen);
 
+/* The size protobuf-c gives one element of a field of type `t` in a message struct (a repeated
+ * field's array stride). */
+size_t pl_pbjson_field_size(ProtobufCType t);
+
 /* ---- internal to pbjson*.c ---- */
 
 /* The double whose shortest digits are those of the float `f` (0.1f → 0.1), so that a real

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/lws/lws_uv.h"
 #include "control/common/err.h"
 #include "control/common/flags.h"
 #include "control/common/log.h"
@@ -32,13 +33,6 @@ typedef struct pss {
 
 static pl_rdv_http *http_of(struct lws *wsi) {
   return lws_context_user(lws_get_context(wsi));
-}
-
-static void lws_log_line(int level, const char *line) {
-  size_t n = strlen(line);
-  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-    n--;
-  pl_log(level == LLL_ERR ? PL_LOG_ERROR : PL_LOG_WARN, "lws", "msg=\"%.*s\"", (int)n, line);
 }
 
 /* ---- workers as JSON ---- */
@@ -389,26 +383,10 @@ static const struct lws_protocols protocols[] = {
 };
 
 static int create_vhost(pl_rdv_http *h, const char *listen, char *err, size_t errlen) {
-  char host[64];
-  int port;
-  pl_hostport_split(listen, host, &port);
-  struct lws_context_creation_info vi;
-  memset(&vi, 0, sizeof vi);
-  vi.vhost_name = "peerlink-rendezvous";
-  vi.port = port;
-  /* "localhost" would be taken for an interface name; and an empty host means every one. */
-  vi.iface = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host[0] ? host : NULL;
-  vi.protocols = protocols;
-  vi.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-  if (!strchr(host, ':'))
-    vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-  vi.keepalive_timeout = 60;
-  h->vhost = lws_create_vhost(h->ctx, &vi);
-  if (!h->vhost || lws_get_vhost_listen_port(h->vhost) <= 0) {
+  if (pl_lws_listen(h->ctx, "peerlink-rendezvous", listen, protocols, &h->vhost, &h->port) != 0) {
     snprintf(err, errlen, "--http %s: cannot bind (address in use or not local?)", listen);
     return PL_ERR_IO;
   }
-  h->port = lws_get_vhost_listen_port(h->vhost);
   return 0;
 }
 
@@ -432,19 +410,7 @@ int pl_rdv_http_start(pl_rdv_http **ph, uv_loop_t *loop, pl_rdv_service *svc, co
   }
   h->loop = loop;
   h->svc = svc;
-  lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
-  struct lws_context_creation_info ci;
-  void *loops[1] = {loop};
-  memset(&ci, 0, sizeof ci);
-  ci.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-  ci.foreign_loops = loops;
-  ci.port = CONTEXT_PORT_NO_LISTEN;
-  ci.gid = -1;
-  ci.uid = -1;
-  ci.user = h;
-  ci.pcontext = &h->ctx;
-  h->ctx = lws_create_context(&ci);
-  if (!h->ctx) {
+  if (pl_lws_context_new(&h->ctx, loop, h) != 0) {
     snprintf(err, errlen,
              "--http: cannot start libwebsockets on libuv (is Debian's libwebsockets-evlib-uv "
              "installed?)");

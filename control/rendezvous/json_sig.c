@@ -196,23 +196,6 @@ static int value_decode(dec *d, const ProtobufCFieldDescriptor *f, const json_t 
   return fail(d, PL_ERR_PARSE, "unsupported field type");
 }
 
-static size_t elt_size(ProtobufCType t) {
-  switch (t) {
-  case PROTOBUF_C_TYPE_INT64:
-  case PROTOBUF_C_TYPE_SINT64:
-  case PROTOBUF_C_TYPE_SFIXED64:
-  case PROTOBUF_C_TYPE_UINT64:
-  case PROTOBUF_C_TYPE_FIXED64:
-  case PROTOBUF_C_TYPE_DOUBLE: return 8;
-  case PROTOBUF_C_TYPE_STRING:
-  case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-  case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-  case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-  case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
-  default: return 4;
-  }
-}
-
 static const ProtobufCFieldDescriptor *field_named(const ProtobufCMessageDescriptor *md,
                                                    const char *key, unsigned *pindex) {
   char json_name[128];
@@ -235,7 +218,7 @@ static int field_decode(dec *d, ProtobufCMessage *m, const ProtobufCFieldDescrip
   if (f->label == PROTOBUF_C_LABEL_REPEATED) {
     if (!json_is_array(j))
       return fail(d, PL_ERR_PARSE, "a list expected");
-    size_t n = json_array_size(j), sz = elt_size(f->type), plen = strlen(d->path);
+    size_t n = json_array_size(j), sz = pl_pbjson_field_size(f->type), plen = strlen(d->path);
     if (n == 0)
       return 0;
     void *arr = calloc(n, sz);

@@ -20,6 +20,7 @@ LAYERS = [
     ("agent/reliable", 4, "reliable"),
     ("agent/tcp", 4, "tcp"),
     ("control/rpc", 4, "rpc"),
+    ("control/lws", 4, "lws"),
     ("agent", 5, "agent"),
     ("control/rendezvous", 5, "rendezvous"),
     ("control/bridge", 5, "bridge"),
