@@ -68,42 +68,39 @@ async function scenario(t, s) {
       await ui.received(a, d, `hi alice via ${d}`);
       works.push(d);
     }
-    assert.ok(works.includes("datagram"), "datagram chat works");
+    // Every delivery that rides the UDP path must work; TCP punching runs on its own schedule
+    // after the UDP path (and not across every NAT pair), so it may still answer "no TCP path".
+    for (const d of ui.DELIVERIES.filter((x) => x !== "TCP"))
+      assert.ok(works.includes(d), `${d} chat works both ways (working: ${works.join(", ")})`);
     fs.writeFileSync(path.join(s.out, "deliveries.txt"), `working: ${works.join(", ")}\n`);
     await shot(a, "03-alice-chat");
     await shot(b, "03-bob-chat");
   });
 
   await t.test(
-    "a benchmark shows a live chart and both ends' numbers, or says why not",
+    "a benchmark shows a live chart and both ends' numbers",
     async () => {
       const r = await ui.benchmark(a, "UDP", 2);
-      if (r.kind === "error") {
-        ui.assertClearFailure(r.text, "Benchmark");
-      } else {
-        assert.ok(r.points >= 1, `the chart has interval points (${r.points})`);
-        const bytes = r.rows.find(([k]) => k === "Bytes");
-        assert.ok(
-          bytes && bytes[2] !== "0 B",
-          `the receiver's bytes are shown: ${JSON.stringify(r.rows)}`,
-        );
-      }
+      assert.notEqual(r.kind, "error", `the UDP benchmark ran: ${r.text}`);
+      assert.ok(r.points >= 1, `the chart has interval points (${r.points})`);
+      const bytes = r.rows.find(([k]) => k === "Bytes");
+      assert.ok(
+        bytes && bytes[2] !== "0 B",
+        `the receiver's bytes are shown: ${JSON.stringify(r.rows)}`,
+      );
       await shot(a, "04-alice-benchmark");
     },
   );
 
-  await t.test("send a file with progress and a verified result, or say why not", async () => {
+  await t.test("send a file with progress and a verified result", async () => {
     const data = crypto.randomBytes(300 * 1024);
     fs.writeFileSync(s.file, data);
     const r = await ui.sendFile(a, s.file);
-    if (r.kind === "error") {
-      ui.assertClearFailure(r.text, "Send file");
-    } else {
-      const sha = crypto.createHash("sha256").update(data).digest("hex");
-      assert.ok(r.text.includes(sha), `the verified SHA-256 is the file's: ${r.text}`);
-      assert.ok(r.full, "the progress bar is full");
-      await ui.fileReceived(b, path.basename(s.file), sha);
-    }
+    assert.notEqual(r.kind, "error", `the file was sent: ${r.text}`);
+    const sha = crypto.createHash("sha256").update(data).digest("hex");
+    assert.ok(r.text.includes(sha), `the verified SHA-256 is the file's: ${r.text}`);
+    assert.ok(r.full, "the progress bar is full");
+    await ui.fileReceived(b, path.basename(s.file), sha);
     await shot(a, "05-alice-file");
   });
 
