@@ -25,7 +25,10 @@ async function scenario(t, s) {
       "console",
       (m) =>
         m.type() === "error" &&
-        fs.appendFileSync(path.join(s.out, `console-${n}.log`), `${m.text()}\n`),
+        fs.appendFileSync(
+          path.join(s.out, `console-${n}.log`),
+          `${m.text()}\n`,
+        ),
     );
   }
   const shot = (page, name) =>
@@ -64,15 +67,25 @@ async function scenario(t, s) {
       }
       await ui.received(b, d, `hello bob via ${d}`);
       const back = await ui.chat(b, d, `hi alice via ${d}`);
-      assert.notEqual(back.state, "failed", `bob's ${d} reply failed: ${back.text}`);
+      assert.notEqual(
+        back.state,
+        "failed",
+        `bob's ${d} reply failed: ${back.text}`,
+      );
       await ui.received(a, d, `hi alice via ${d}`);
       works.push(d);
     }
     // Every delivery that rides the UDP path must work; TCP punching runs on its own schedule
     // after the UDP path (and not across every NAT pair), so it may still answer "no TCP path".
     for (const d of ui.DELIVERIES.filter((x) => x !== "TCP"))
-      assert.ok(works.includes(d), `${d} chat works both ways (working: ${works.join(", ")})`);
-    fs.writeFileSync(path.join(s.out, "deliveries.txt"), `working: ${works.join(", ")}\n`);
+      assert.ok(
+        works.includes(d),
+        `${d} chat works both ways (working: ${works.join(", ")})`,
+      );
+    fs.writeFileSync(
+      path.join(s.out, "deliveries.txt"),
+      `working: ${works.join(", ")}\n`,
+    );
     await shot(a, "03-alice-chat");
     await shot(b, "03-bob-chat");
   });
@@ -98,7 +111,10 @@ async function scenario(t, s) {
     const r = await ui.sendFile(a, s.file);
     assert.notEqual(r.kind, "error", `the file was sent: ${r.text}`);
     const sha = crypto.createHash("sha256").update(data).digest("hex");
-    assert.ok(r.text.includes(sha), `the verified SHA-256 is the file's: ${r.text}`);
+    assert.ok(
+      r.text.includes(sha),
+      `the verified SHA-256 is the file's: ${r.text}`,
+    );
     assert.ok(r.full, "the progress bar is full");
     await ui.fileReceived(b, path.basename(s.file), sha);
     await shot(a, "05-alice-file");
@@ -112,7 +128,8 @@ async function scenario(t, s) {
       // The innermost elements that stick out (or whose text does) say what to fix.
       const out = (e) =>
         e.getBoundingClientRect().right > w + 1 ||
-        (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible");
+        (e.scrollWidth > e.clientWidth + 1 &&
+          getComputedStyle(e).overflowX === "visible");
       const all = [...document.querySelectorAll("body *")].filter(out);
       const wide = all
         .filter((e) => !all.some((o) => o !== e && e.contains(o)))
@@ -130,16 +147,23 @@ async function scenario(t, s) {
     await a.setViewportSize({ width: 1000, height: 900 });
   });
 
-  await t.test("a stopped agent: its page says so, and a Send to it fails clearly", async () => {
-    await s.stopBob();
-    await ui.agentLost(b);
-    await shot(b, "07-bob-agent-stopped");
-    await ui.pathDown(a, bob.fields.id);
-    const sent = await ui.chat(a, "datagram", "are you there?");
-    assert.equal(sent.state, "failed", `a datagram to a stopped peer failed visibly: ${sent.text}`);
-    ui.assertClearFailure(sent.text, "Send (datagram)");
-    await shot(a, "07-alice-peer-gone");
-  });
+  await t.test(
+    "a stopped agent: its page says so, and a Send to it fails clearly",
+    async () => {
+      await s.stopBob();
+      await ui.agentLost(b);
+      await shot(b, "07-bob-agent-stopped");
+      await ui.pathDown(a, bob.fields.id);
+      const sent = await ui.chat(a, "datagram", "are you there?");
+      assert.equal(
+        sent.state,
+        "failed",
+        `a datagram to a stopped peer failed visibly: ${sent.text}`,
+      );
+      ui.assertClearFailure(sent.text, "Send (datagram)");
+      await shot(a, "07-alice-peer-gone");
+    },
+  );
 
   assert.deepEqual(problems, [], "no JavaScript errors on the pages");
 }
