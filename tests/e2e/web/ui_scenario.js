@@ -25,10 +25,7 @@ async function scenario(t, s) {
       "console",
       (m) =>
         m.type() === "error" &&
-        fs.appendFileSync(
-          path.join(s.out, `console-${n}.log`),
-          `${m.text()}\n`,
-        ),
+        fs.appendFileSync(path.join(s.out, `console-${n}.log`), `${m.text()}\n`),
     );
   }
   const shot = (page, name) =>
@@ -67,43 +64,30 @@ async function scenario(t, s) {
       }
       await ui.received(b, d, `hello bob via ${d}`);
       const back = await ui.chat(b, d, `hi alice via ${d}`);
-      assert.notEqual(
-        back.state,
-        "failed",
-        `bob's ${d} reply failed: ${back.text}`,
-      );
+      assert.notEqual(back.state, "failed", `bob's ${d} reply failed: ${back.text}`);
       await ui.received(a, d, `hi alice via ${d}`);
       works.push(d);
     }
     // Every delivery that rides the UDP path must work; TCP punching runs on its own schedule
     // after the UDP path (and not across every NAT pair), so it may still answer "no TCP path".
     for (const d of ui.DELIVERIES.filter((x) => x !== "TCP"))
-      assert.ok(
-        works.includes(d),
-        `${d} chat works both ways (working: ${works.join(", ")})`,
-      );
-    fs.writeFileSync(
-      path.join(s.out, "deliveries.txt"),
-      `working: ${works.join(", ")}\n`,
-    );
+      assert.ok(works.includes(d), `${d} chat works both ways (working: ${works.join(", ")})`);
+    fs.writeFileSync(path.join(s.out, "deliveries.txt"), `working: ${works.join(", ")}\n`);
     await shot(a, "03-alice-chat");
     await shot(b, "03-bob-chat");
   });
 
-  await t.test(
-    "a benchmark shows a live chart and both ends' numbers",
-    async () => {
-      const r = await ui.benchmark(a, "UDP", 2);
-      assert.notEqual(r.kind, "error", `the UDP benchmark ran: ${r.text}`);
-      assert.ok(r.points >= 1, `the chart has interval points (${r.points})`);
-      const bytes = r.rows.find(([k]) => k === "Bytes");
-      assert.ok(
-        bytes && bytes[2] !== "0 B",
-        `the receiver's bytes are shown: ${JSON.stringify(r.rows)}`,
-      );
-      await shot(a, "04-alice-benchmark");
-    },
-  );
+  await t.test("a benchmark shows a live chart and both ends' numbers", async () => {
+    const r = await ui.benchmark(a, "UDP", 2);
+    assert.notEqual(r.kind, "error", `the UDP benchmark ran: ${r.text}`);
+    assert.ok(r.points >= 1, `the chart has interval points (${r.points})`);
+    const bytes = r.rows.find(([k]) => k === "Bytes");
+    assert.ok(
+      bytes && bytes[2] !== "0 B",
+      `the receiver's bytes are shown: ${JSON.stringify(r.rows)}`,
+    );
+    await shot(a, "04-alice-benchmark");
+  });
 
   await t.test("send a file with progress and a verified result", async () => {
     const data = crypto.randomBytes(300 * 1024);
@@ -111,10 +95,7 @@ async function scenario(t, s) {
     const r = await ui.sendFile(a, s.file);
     assert.notEqual(r.kind, "error", `the file was sent: ${r.text}`);
     const sha = crypto.createHash("sha256").update(data).digest("hex");
-    assert.ok(
-      r.text.includes(sha),
-      `the verified SHA-256 is the file's: ${r.text}`,
-    );
+    assert.ok(r.text.includes(sha), `the verified SHA-256 is the file's: ${r.text}`);
     assert.ok(r.full, "the progress bar is full");
     await ui.fileReceived(b, path.basename(s.file), sha);
     await shot(a, "05-alice-file");
@@ -128,8 +109,7 @@ async function scenario(t, s) {
       // The innermost elements that stick out (or whose text does) say what to fix.
       const out = (e) =>
         e.getBoundingClientRect().right > w + 1 ||
-        (e.scrollWidth > e.clientWidth + 1 &&
-          getComputedStyle(e).overflowX === "visible");
+        (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible");
       const all = [...document.querySelectorAll("body *")].filter(out);
       const wide = all
         .filter((e) => !all.some((o) => o !== e && e.contains(o)))
@@ -147,23 +127,16 @@ async function scenario(t, s) {
     await a.setViewportSize({ width: 1000, height: 900 });
   });
 
-  await t.test(
-    "a stopped agent: its page says so, and a Send to it fails clearly",
-    async () => {
-      await s.stopBob();
-      await ui.agentLost(b);
-      await shot(b, "07-bob-agent-stopped");
-      await ui.pathDown(a, bob.fields.id);
-      const sent = await ui.chat(a, "datagram", "are you there?");
-      assert.equal(
-        sent.state,
-        "failed",
-        `a datagram to a stopped peer failed visibly: ${sent.text}`,
-      );
-      ui.assertClearFailure(sent.text, "Send (datagram)");
-      await shot(a, "07-alice-peer-gone");
-    },
-  );
+  await t.test("a stopped agent: its page says so, and a Send to it fails clearly", async () => {
+    await s.stopBob();
+    await ui.agentLost(b);
+    await shot(b, "07-bob-agent-stopped");
+    await ui.pathDown(a, bob.fields.id);
+    const sent = await ui.chat(a, "datagram", "are you there?");
+    assert.equal(sent.state, "failed", `a datagram to a stopped peer failed visibly: ${sent.text}`);
+    ui.assertClearFailure(sent.text, "Send (datagram)");
+    await shot(a, "07-alice-peer-gone");
+  });
 
   assert.deepEqual(problems, [], "no JavaScript errors on the pages");
 }
