@@ -268,6 +268,15 @@ class Agent:
             self.stop()
             raise
 
+    def wait_path(self, peer_id, kind, deadline):
+        """The PathChanged event that puts the path to peer_id at `kind`, or None. Under loss
+        a pair can come up through the relay and upgrade to direct a little later (the agent
+        keeps probing): tests wait for the kind they expect rather than read Connect's first
+        answer."""
+        return self.events.wait_for(
+            lambda e: e.HasField("path") and e.path.path.peer_id == peer_id and
+            e.path.path.kind == kind, deadline)
+
     def wait_registered(self, deadline):
         st = self.pb.RENDEZVOUS_STATE_REGISTERED
         return self.events.wait_for(

@@ -43,9 +43,8 @@ class BenchLab(unittest.TestCase):
         return a, b
 
     def wait_kind(self, agent, peer_id, kind):
-        ev = agent.events.wait_for(lambda e: e.HasField("path") and e.path.path.peer_id ==
-                                   peer_id and e.path.path.kind == kind, DEADLINE)
-        self.assertIsNotNone(ev, "no %s path to %s" % (kind, peer_id))
+        self.assertIsNotNone(agent.wait_path(peer_id, kind, DEADLINE),
+                             "no %s path to %s" % (kind, peer_id))
 
     def test_relayed_both_ways_and_cancel(self):
         pb, pb_grpc, logs = agentctl.test_setup()
@@ -95,10 +94,10 @@ class BenchLab(unittest.TestCase):
         with agentctl.served_lab(logs) as lab:
             a, b = self.pair(lab, "open", pb, pb_grpc, logs, loss=10)
             try:
-                r = a.stub.Connect(pb.ConnectRequest(peer_id=b.id, wait=True,
-                                                     timeout_ms=int(DEADLINE * 1000)),
-                                   timeout=DEADLINE + 5)
-                self.assertEqual(r.path.kind, pb.PATH_KIND_DIRECT)
+                a.stub.Connect(pb.ConnectRequest(peer_id=b.id, wait=True,
+                                                 timeout_ms=int(DEADLINE * 1000)),
+                               timeout=DEADLINE + 5)
+                self.wait_kind(a, b.id, pb.PATH_KIND_DIRECT)
                 self.wait_kind(b, a.id, pb.PATH_KIND_DIRECT)  # the peer's side is up too
                 s = summary(a.stub, pb, peer_id=b.id, transport=pb.BENCHMARK_TRANSPORT_UDP,
                             bytes=1_200_000, chunk_size=1200, rate_bps=20_000_000)

@@ -83,7 +83,9 @@ class SendFileLab(unittest.TestCase):
         if relayed:
             self.assertEqual(path.kind, pb.PATH_KIND_RELAY)
         else:
-            self.assertEqual(path.kind, pb.PATH_KIND_DIRECT)
+            self.assertIsNotNone(a.wait_path(b.id, pb.PATH_KIND_DIRECT, DEADLINE),
+                                 "no direct path to %s (Connect answered %s)"
+                                 % (b.id, pb.PathKind.Name(path.kind)))
         name = "%s-%s.bin" % (kind_a, kind_b)
         src = os.path.join(lab.workdir, name)
         sha = make_file(src, size, seed=len(name))
