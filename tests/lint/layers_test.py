@@ -21,6 +21,7 @@ LAYERS = [
     ("agent/tcp", 4, "tcp"),
     ("control/rpc", 4, "rpc"),
     ("control/lws", 4, "lws"),
+    ("control/redis", 4, "redis"),
     ("agent", 5, "agent"),
     ("control/rendezvous", 5, "rendezvous"),
     ("control/bridge", 5, "bridge"),
