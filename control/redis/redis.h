@@ -63,7 +63,7 @@ uint64_t pl_redis_attempts(const pl_redis *r);
  * Returns 0, PL_ERR_INVALID (empty name), PL_ERR_NOMEM or PL_ERR_CLOSED (closed). */
 int pl_redis_subscribe(pl_redis *r, const char *channel);
 
-/* Returns 0, PL_ERR_NOT_FOUND (not subscribed) or PL_ERR_CLOSED (closed). */
+/* Returns 0, PL_ERR_INVALID (no name), PL_ERR_NOT_FOUND (not subscribed) or PL_ERR_CLOSED. */
 int pl_redis_unsubscribe(pl_redis *r, const char *channel);
 
 /* Called exactly once per accepted command: with Redis's reply (an error reply is a reply:
