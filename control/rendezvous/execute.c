@@ -61,9 +61,10 @@ static int fill_offer(pl_rdv_service *svc, pl_rdv_action *a, Peerlink__V1__Offer
   offer->role =
       a->controlling ? PEERLINK__V1__ROLE__ROLE_CONTROLLING : PEERLINK__V1__ROLE__ROLE_CONTROLLED;
   offer->start_unix_ms = a->start_unix_ms;
-  /* An empty ip: the host the agent dialled for the rendezvous, which it can reach. */
+  /* An empty ip: the host the agent dialled for the rendezvous, which it can reach. With
+   * --redis the relay is the leader's, which may be another host: --advertise names it. */
   if (svc->udp_port != 0) {
-    relay->ip = "";
+    relay->ip = svc->relay_host ? (char *)svc->relay_host : "";
     relay->port = svc->udp_port;
     offer->relay = relay;
   }

@@ -18,6 +18,7 @@
 #include "control/common/flags.h"
 #include "control/common/log.h"
 #include "control/common/pbjson.h"
+#include "control/rendezvous/cluster.h"
 #include "control/rendezvous/http_int.h"
 #include "control/rendezvous/json_sig.h"
 
@@ -262,14 +263,34 @@ static int respond_json(struct lws *wsi, pss *p, unsigned status, json_t *j) {
   return rv;
 }
 
+/* {"status", "agents"} and, with --redis, {"registry": role, "registry_detail": line}: an
+ * island still serves its own agents, so the status stays SERVING and the degradation is in
+ * "registry". "agents" counts this instance's registry (the leader's holds everyone). */
+static json_t *health_json(pl_rdv_service *svc) {
+  json_t *j =
+      json_pack("{s:s,s:I}", "status", "SERVING", "agents", (json_int_t)svc->registry.count);
+  if (j && svc->cluster) {
+    char line[400];
+    pl_rdv_cluster_describe(svc->cluster, line, sizeof line);
+    if (json_object_set_new(
+            j, "registry",
+            json_string(pl_rdv_cluster_role_name(pl_rdv_cluster_role_of(svc->cluster)))) != 0 ||
+        json_object_set_new(j, "registry_detail", json_string(line)) != 0 ||
+        json_object_set_new(j, "instance", json_string(pl_rdv_cluster_instance(svc->cluster))) !=
+            0) {
+      json_decref(j);
+      return NULL;
+    }
+  }
+  return j;
+}
+
 static int on_http(struct lws *wsi, pss *p, const char *uri) {
   pl_rdv_http *h = http_of(wsi);
   if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
     return respond(wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "GET only\n");
   if (strcmp(uri, "/health") == 0)
-    return respond_json(
-        wsi, p, HTTP_STATUS_OK,
-        json_pack("{s:s,s:I}", "status", "SERVING", "agents", (json_int_t)h->svc->registry.count));
+    return respond_json(wsi, p, HTTP_STATUS_OK, health_json(h->svc));
   if (!token_ok(wsi, h))
     return respond(wsi, p, HTTP_STATUS_UNAUTHORIZED, "text/plain",
                    "this rendezvous needs its token: Authorization: Bearer TOKEN or ?token=\n");

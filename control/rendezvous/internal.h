@@ -45,6 +45,11 @@ typedef struct pl_rdv__stream {
   int has_nonce;
   uint8_t nonce[PL_RDV_NONCE_LEN];
   pl_rdv_agent agent; /* agent.stream is this stream */
+  /* --redis (cluster_front.c): this local stream's registration is in the leader's registry,
+   * not in this instance's; `serial` (hex) is its number there and the key of front_node. */
+  int remote;
+  char serial[17];
+  pl_rdv_idmap_node front_node;
 } pl_rdv__stream;
 
 /* stream.c: a stream's output, to its call or its sink. pl_rdv__send returns what
@@ -63,7 +68,10 @@ void pl_rdv__notify(pl_rdv_service *svc, Peerlink__V1__RegistryChange__Kind kind
 /* service.c: one RegisterRequest of a stream (gRPC or WebSocket), dispatched to register.c. */
 void pl_rdv__request(pl_rdv__stream *st, const Peerlink__V1__RegisterRequest *req);
 
-/* register.c: the stream's inputs to the registry. */
+/* register.c: the stream's inputs to the registry. pl_rdv__join stores a proven record in this
+ * instance's registry (an agent's own, or a remote one's at the leader). */
+void pl_rdv__join(pl_rdv__stream *st, const Peerlink__V1__AgentInfo *info, const char *network,
+                  const uint8_t *public_key, size_t public_key_len);
 void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello);
 void pl_rdv__candidates(pl_rdv__stream *st, const Peerlink__V1__CandidatesUpdate *upd);
 void pl_rdv__pair(pl_rdv__stream *st, const Peerlink__V1__PairRequest *req);
@@ -80,6 +88,26 @@ void pl_rdv__fail(pl_rdv__stream *st, pl_rpc_status code, const char *fmt, ...)
  * with a hole in it is worse than none: the agent registers again and gets the whole view) and
  * leaves the registry, whose notifications are carried out in turn. */
 void pl_rdv__execute(pl_rdv_service *svc);
+
+/* service.c: one ListAgents page of this instance's registry into *resp (resp->agents is the
+ * caller's to free; `next` holds its token). Returns PL_RPC_OK, or a status with `msg`. */
+pl_rpc_status pl_rdv__list(pl_rdv_service *svc, const Peerlink__V1__ListAgentsRequest *req,
+                           Peerlink__V1__ListAgentsResponse *resp, char *next, char *msg,
+                           size_t cap);
+
+/* cluster_front.c (--redis): a local stream's registration and requests go to the leader.
+ * pl_rdv__cluster_routes is 1 when they do (Redis up), 0 when this instance decides alone. */
+int pl_rdv__cluster_routes(const pl_rdv_service *svc);
+void pl_rdv__cluster_join(pl_rdv__stream *st, const Peerlink__V1__AgentInfo *info,
+                          const char *network, const uint8_t *public_key, size_t public_key_len);
+void pl_rdv__cluster_input(pl_rdv__stream *st, const Peerlink__V1__RegisterRequest *req);
+/* The stream ended: the leader takes it out of the registry. */
+void pl_rdv__cluster_leave(pl_rdv__stream *st);
+/* ListAgents through the leader: 1 when the call is answered later, 0 to answer it here. */
+int pl_rdv__cluster_list(pl_rdv_service *svc, pl_rpc_call *call,
+                         const Peerlink__V1__ListAgentsRequest *req);
+/* A ListAgents call is over (answered or cancelled): forget it. */
+void pl_rdv__cluster_list_done(pl_rdv_service *svc, pl_rpc_call *call);
 
 /* forward.c */
 void pl_rdv__relay_from_stream(pl_rdv__stream *st, const Peerlink__V1__RelayDatagram *dg);

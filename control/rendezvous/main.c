@@ -14,6 +14,7 @@
 #include "control/common/log.h"
 #include "control/common/signals.h"
 #include "control/common/addr.h"
+#include "control/rendezvous/cluster.h"
 #include "control/rendezvous/http.h"
 #include "control/rendezvous/service.h"
 #include "control/rendezvous/stun_tcp.h"
@@ -24,8 +25,8 @@
 #define SHUTDOWN_GRACE_MS 2000
 
 typedef struct options {
-  char *listen, *udp, *udp_alt, *http, *token, *stun_tcp;
-  uint64_t max_message, stats_interval, read_chunk;
+  char *listen, *udp, *udp_alt, *http, *token, *stun_tcp, *redis, *redis_prefix, *advertise;
+  uint64_t max_message, stats_interval, read_chunk, redis_ttl;
   int auto_pair, broadcast, verbose;
 } options;
 
@@ -35,7 +36,8 @@ typedef struct app {
   pl_rdv_service rendezvous;
   pl_rdv_udp udp;
   pl_rdv_stun_tcp stun_tcp;
-  pl_rdv_http *http; /* --http; NULL without */
+  pl_rdv_http *http;       /* --http; NULL without */
+  pl_rdv_cluster *cluster; /* --redis; NULL without */
   pl_signals signals;
   uv_timer_t stats_timer;
   int has_stats_timer;
@@ -71,6 +73,16 @@ static void on_server_down(void *arg) {
   pl_log(PL_LOG_INFO, "stopped", "agents=%zu", a->rendezvous.registry.count);
 }
 
+/* The shared registry's health: SERVING while this instance's agents are in it, NOT_SERVING
+ * while it is an island (its own agents still register and pair) or waits for a leader. */
+static void on_cluster_role(void *arg, pl_rdv_cluster_role role, const char *detail) {
+  app *a = arg;
+  (void)detail;
+  if (a->server)
+    pl_rpc_server_set_health(a->server, PL_RDV_SHARED_REGISTRY_HEALTH,
+                             role == PL_RDV_CLUSTER_FOLLOWER || role == PL_RDV_CLUSTER_LEADER);
+}
+
 static void on_stop(void *arg) {
   app *a = arg;
   pl_log(PL_LOG_INFO, "stopping", "grace_ms=%d", SHUTDOWN_GRACE_MS);
@@ -80,6 +92,7 @@ static void on_stop(void *arg) {
   pl_rdv_udp_close(&a->udp, NULL, NULL);
   pl_rdv_stun_tcp_close(&a->stun_tcp, NULL, NULL);
   pl_rdv_http_stop(a->http);
+  pl_rdv_cluster_stop(a->cluster);
   pl_rpc_server_shutdown(a->server, SHUTDOWN_GRACE_MS, on_server_down, a);
 }
 
@@ -185,6 +198,20 @@ int main(int argc, char **argv) {
        "bytes of TCP read buffer each agent's connection keeps while idle (grows for busy ones; "
        "0: gRPC's 8 KiB)",
        0, 1u << 20, 0},
+      {"redis", "PEERLINK_REDIS", PL_FLAG_HOSTPORT, &o.redis, NULL,
+       "share the registry with other instances through this Redis server (off when unset: the "
+       "registry is this process's own)",
+       0, 0, 0},
+      {"redis-prefix", "PEERLINK_REDIS_PREFIX", PL_FLAG_STRING, &o.redis_prefix, "peerlink",
+       "prefix of the Redis keys and channels (instances with the same one share a registry)", 0, 0,
+       0},
+      {"redis-ttl", "PEERLINK_REDIS_TTL", PL_FLAG_MILLIS, &o.redis_ttl, "3s",
+       "how long the lead and an instance's agents outlive an instance that stopped answering", 300,
+       600000, 0},
+      {"advertise", "PEERLINK_ADVERTISE", PL_FLAG_STRING, &o.advertise, NULL,
+       "host agents can reach this instance's --udp relay at, named in offers when it leads a "
+       "shared registry (default: the host each agent dialled)",
+       0, 0, 0},
       {"verbose", NULL, PL_FLAG_BOOL, &o.verbose, NULL, "log debug lines", 0, 0, 0},
   };
   char err[256];
@@ -245,6 +272,21 @@ int main(int argc, char **argv) {
       return rv == PL_ERR_INVALID ? 2 : 1;
     }
   }
+  a.rendezvous.relay_host = o.advertise;
+  if (o.redis) {
+    pl_rdv_cluster_config cc = {
+        .redis = o.redis,
+        .prefix = o.redis_prefix,
+        .ttl_ms = o.redis_ttl,
+        .on_role = on_cluster_role,
+        .arg = &a,
+    };
+    rv = pl_rdv_cluster_start(&a.cluster, a.loop, &a.rendezvous, &cc, err, sizeof err);
+    if (rv != 0) {
+      fprintf(stderr, "peerlink-rendezvous: %s\n", err);
+      return rv == PL_ERR_INVALID ? 2 : 1;
+    }
+  }
   int port;
   if (pl_rpc_server_add_service(a.server, &a.rendezvous.service) != 0 ||
       pl_rpc_server_start(a.server, &port) != 0) {
@@ -263,6 +305,7 @@ int main(int argc, char **argv) {
   print_start_line(&a, o.listen, o.http, port);
   uv_run(a.loop, UV_RUN_DEFAULT);
   pl_rdv_http_free(a.http);
+  pl_rdv_cluster_free(a.cluster);
   pl_rdv_service_free(&a.rendezvous);
   uv_loop_close(a.loop);
   wolfCrypt_Cleanup();

@@ -22,6 +22,10 @@ static const char *strip_scheme(const char *peer) {
 
 void pl_rdv__unregister(pl_rdv__stream *st) {
   pl_rdv_service *svc = st->svc;
+  if (st->remote) {
+    pl_rdv__cluster_leave(st);
+    return;
+  }
   const Peerlink__V1__AgentInfo *info = st->agent.info;
   if (info == NULL)
     return;
@@ -63,20 +67,11 @@ static void send_challenge(pl_rdv__stream *st) {
     pl_rdv__fail(st, PL_RPC_RESOURCE_EXHAUSTED, "challenge not sent: %s", pl_strerror(rv));
 }
 
-static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
+void pl_rdv__join(pl_rdv__stream *st, const Peerlink__V1__AgentInfo *info, const char *network,
+                  const uint8_t *public_key, size_t public_key_len) {
   pl_rdv_service *svc = st->svc;
-  Peerlink__V1__AgentInfo info = PEERLINK__V1__AGENT_INFO__INIT;
-  info.id = hello->id;
-  info.name = hello->name;
-  info.observed_address = (char *)strip_scheme(pl_rdv__peer(st));
-  info.n_candidates = hello->n_candidates;
-  info.candidates = hello->candidates;
-  info.cert_fingerprint = hello->cert_fingerprint;
-  info.version = hello->version;
-  info.nat_behavior = hello->nat_behavior;
-  int rv = pl_rdv_registry_join(&svc->registry, &st->agent, &info, hello->network,
-                                hello->public_key.data, hello->public_key.len, pl_clock_unix_ms(),
-                                &svc->actions);
+  int rv = pl_rdv_registry_join(&svc->registry, &st->agent, info, network, public_key,
+                                public_key_len, pl_clock_unix_ms(), &svc->actions);
   if (rv == 0) {
     const Peerlink__V1__AgentInfo *self = st->agent.info;
     /* Its first answer is its whole view, one message per agent it sees: the stream's queue
@@ -96,6 +91,23 @@ static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
   pl_rdv__execute(svc);
   if (rv != 0)
     pl_rdv__fail(st, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous cannot register: %s", pl_strerror(rv));
+}
+
+/* The record a proven Hello registers: what the agent said, and the address we saw. */
+static void join(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {
+  Peerlink__V1__AgentInfo info = PEERLINK__V1__AGENT_INFO__INIT;
+  info.id = hello->id;
+  info.name = hello->name;
+  info.observed_address = (char *)strip_scheme(pl_rdv__peer(st));
+  info.n_candidates = hello->n_candidates;
+  info.candidates = hello->candidates;
+  info.cert_fingerprint = hello->cert_fingerprint;
+  info.version = hello->version;
+  info.nat_behavior = hello->nat_behavior;
+  if (pl_rdv__cluster_routes(st->svc))
+    pl_rdv__cluster_join(st, &info, hello->network, hello->public_key.data, hello->public_key.len);
+  else
+    pl_rdv__join(st, &info, hello->network, hello->public_key.data, hello->public_key.len);
 }
 
 void pl_rdv__hello(pl_rdv__stream *st, const Peerlink__V1__Hello *hello) {

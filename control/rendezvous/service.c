@@ -1,6 +1,7 @@
 /* peerlink.v1.Rendezvous: the method table, Register's message dispatch and ListAgents' pages. */
 #include "control/rendezvous/service.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,14 @@ static void register_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, 
 void pl_rdv__request(pl_rdv__stream *st, const Peerlink__V1__RegisterRequest *req) {
   if (st->finished)
     return;
+  if (st->remote) {
+    /* Registered at the leader (--redis): it decides, as it does for its own streams. */
+    if (req->msg_case == PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO)
+      pl_rdv__fail(st, PL_RPC_FAILED_PRECONDITION, "hello: already registered");
+    else
+      pl_rdv__cluster_input(st, req);
+    return;
+  }
   if (st->agent.info == NULL) {
     if (req->msg_case != PEERLINK__V1__REGISTER_REQUEST__MSG_HELLO) {
       pl_rdv__fail(st, PL_RPC_FAILED_PRECONDITION,
@@ -91,33 +100,57 @@ static void register_on_done(pl_rpc_call *call, int cancelled, void *data) {
   free(st);
 }
 
-/* One page of the registry (registry_list.c has the token's format). */
+pl_rpc_status pl_rdv__list(pl_rdv_service *svc, const Peerlink__V1__ListAgentsRequest *req,
+                           Peerlink__V1__ListAgentsResponse *resp, char *next, char *msg,
+                           size_t cap) {
+  size_t total;
+  if (req->page_size < 0) {
+    snprintf(msg, cap, "page_size: must not be negative");
+    return PL_RPC_INVALID_ARGUMENT;
+  }
+  int rv =
+      pl_rdv_registry_list(&svc->registry, req->network, req->page_token, (size_t)req->page_size,
+                           &resp->agents, &resp->n_agents, next, &total);
+  if (rv == PL_ERR_INVALID) {
+    snprintf(msg, cap,
+             "page_token: not a token this rendezvous gave (it may have restarted); list again "
+             "from an empty token");
+    return PL_RPC_INVALID_ARGUMENT;
+  }
+  if (rv != 0) {
+    snprintf(msg, cap, "rendezvous out of memory");
+    return PL_RPC_RESOURCE_EXHAUSTED;
+  }
+  resp->next_page_token = next;
+  resp->total_size = total;
+  return PL_RPC_OK;
+}
+
+/* One page of the registry (registry_list.c has the token's format), from the leader's with
+ * --redis. */
 static void list_agents_on_request(pl_rpc_call *call, const ProtobufCMessage *msg, void *data) {
   pl_rdv_service *svc = data;
   const Peerlink__V1__ListAgentsRequest *req = (const Peerlink__V1__ListAgentsRequest *)msg;
   Peerlink__V1__ListAgentsResponse resp = PEERLINK__V1__LIST_AGENTS_RESPONSE__INIT;
-  char next[PL_RDV_TOKEN_LEN + 1];
-  size_t total;
+  char next[PL_RDV_TOKEN_LEN + 1], why[256];
   if (req->page_size < 0) {
     pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT, "page_size: must not be negative");
     return;
   }
-  int rv = pl_rdv_registry_list(&svc->registry, req->network, req->page_token,
-                                (size_t)req->page_size, &resp.agents, &resp.n_agents, next, &total);
-  if (rv == PL_ERR_INVALID) {
-    pl_rpc_call_finish(call, PL_RPC_INVALID_ARGUMENT,
-                       "page_token: not a token this rendezvous gave (it may have restarted); "
-                       "list again from an empty token");
+  if (pl_rdv__cluster_list(svc, call, req))
+    return;
+  pl_rpc_status code = pl_rdv__list(svc, req, &resp, next, why, sizeof why);
+  if (code != PL_RPC_OK) {
+    pl_rpc_call_finish(call, code, "%s", why);
     return;
   }
-  if (rv != 0) {
-    pl_rpc_call_finish(call, PL_RPC_RESOURCE_EXHAUSTED, "rendezvous out of memory");
-    return;
-  }
-  resp.next_page_token = next;
-  resp.total_size = total;
   pl_rpc_call_reply(call, &resp.base);
   free(resp.agents);
+}
+
+static void list_agents_on_done(pl_rpc_call *call, int cancelled, void *data) {
+  (void)cancelled;
+  pl_rdv__cluster_list_done(data, call);
 }
 
 static const pl_rpc_method rendezvous_methods[] = {
@@ -136,6 +169,7 @@ static const pl_rpc_method rendezvous_methods[] = {
         .request = &peerlink__v1__list_agents_request__descriptor,
         .response = &peerlink__v1__list_agents_response__descriptor,
         .on_request = list_agents_on_request,
+        .on_done = list_agents_on_done,
     },
 };
 

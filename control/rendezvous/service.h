@@ -32,6 +32,11 @@ typedef struct pl_rdv_service {
   void (*on_change)(void *arg, Peerlink__V1__RegistryChange__Kind kind,
                     const Peerlink__V1__AgentInfo *info);
   void *change_arg;
+  /* --redis: the shared registry (cluster.h); NULL without. */
+  struct pl_rdv_cluster *cluster;
+  /* --advertise: the host offers name for the relay (this instance's UDP port); NULL or "":
+   * the host the agent dialled for its rendezvous. */
+  const char *relay_host;
 } pl_rdv_service;
 
 /* Returns 0 or PL_ERR_NOMEM. */
