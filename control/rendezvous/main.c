@@ -286,6 +286,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "peerlink-rendezvous: %s\n", err);
       return rv == PL_ERR_INVALID ? 2 : 1;
     }
+    /* Known from the start: NOT_SERVING until Redis answered and a leader is known. */
+    on_cluster_role(&a, PL_RDV_CLUSTER_ISLAND, "connecting");
   }
   int port;
   if (pl_rpc_server_add_service(a.server, &a.rendezvous.service) != 0 ||
