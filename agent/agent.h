@@ -39,7 +39,9 @@ typedef struct pl_agent {
   char udp_addr[80];
 
   /* STUN: public endpoint and NAT behaviour (stun_glue.c) */
-  char rdv_host[64]; /* host part of --rendezvous: the relay and default STUN server */
+  /* Host part of the --rendezvous address dialled now (registration_glue.c): the relay and the
+   * default STUN servers; it changes when the registration moves to another instance. */
+  char rdv_host[64];
   struct sockaddr_storage stun_servers[4];
   size_t n_stun_servers;
   int stun_from_flags; /* --stun given: the rendezvous's responders are not used */
@@ -57,7 +59,8 @@ typedef struct pl_agent {
 
   /* TCP hole punching (tcp_glue.c): the punching port; not open with --tcp-port off. */
   pl_tcp_node tcp;
-  uint32_t stun_tcp_port; /* the rendezvous's STUN-over-TCP port (Registered); 0: none */
+  /* The rendezvous's STUN-over-TCP port (Registered); 0: none, or not registered now. */
+  uint32_t stun_tcp_port;
 
   struct pl_agent_bench *bench; /* benchmarks running here, both roles (bench_glue.c) */
   uint32_t bench_chunk;         /* --bench-chunk-size: the default datagram or chunk size */
@@ -199,9 +202,11 @@ void pl_agent_quic_chat_close(pl_agent *a);
 /* Ends the call on every path. */
 void pl_api_send_quic(pl_agent *a, pl_rpc_call *call, const Peerlink__V1__SendRequest *req);
 
-/* registration_glue.c: registers with the rendezvous at `target` (HOST:PORT) and turns what the
- * stream brings into peers, events, links and Connect answers. Returns 0 or PL_ERR_*. */
-int pl_agent_registration_start(pl_agent *a, const char *target, const char *token);
+/* registration_glue.c: registers with the rendezvous instances set in a->reg
+ * (pl_registration_set_targets; the next one after each failure) and turns what the stream
+ * brings into peers, events, links and Connect answers; rdv_host follows the instance dialled.
+ * Returns 0, PL_ERR_INVALID (no rendezvous set) or what pl_registration_start returns. */
+int pl_agent_registration_start(pl_agent *a, const char *token);
 
 /* stun_glue.c: the STUN client's timer and transport receiver. Init once after the transport is
  * open; start when servers are known (flags, or the rendezvous's ports). */

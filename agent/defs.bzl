@@ -44,6 +44,7 @@ REGISTRATION_DEPS = [
     "//agent/identity",
     "//bazel/third_party:libuv",
     "//control/common:err",
+    "//control/common:flags",
     "//control/common:hex",
     "//control/common:log",
     "//proto:peerlink_c",

@@ -160,8 +160,13 @@ static int link_add(pl_links *ls, const pl_punch_config *cfg, const char *peer_i
   l->timer.data = l;
   l->next = ls->head;
   ls->head = l;
-  pl_log(PL_LOG_INFO, "link", "pairing=%s peer=%s remote_candidates=%zu controlling=%d",
-         l->pairing_id, peer_id[0] ? peer_id : "(explicit)", cfg->n_remote, cfg->controlling);
+  char relay[80] = "none";
+  if (cfg->has_relay)
+    pl_addr_format((const struct sockaddr *)&cfg->relay, relay, sizeof relay);
+  /* The relay names the rendezvous instance the offer came through (several may be named). */
+  pl_log(PL_LOG_INFO, "link", "pairing=%s peer=%s remote_candidates=%zu controlling=%d relay=%s",
+         l->pairing_id, peer_id[0] ? peer_id : "(explicit)", cfg->n_remote, cfg->controlling,
+         relay);
   if (plink)
     *plink = l;
   pl_link__flush(l); /* cannot close it: nothing has arrived yet */

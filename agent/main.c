@@ -191,16 +191,21 @@ static int start(app *p, options *o) {
   a->reg.state = PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISABLED;
   snprintf(a->reg.detail, sizeof a->reg.detail, "no --rendezvous configured");
   a->reg.network = o->network;
-  if (o->rendezvous && pl_agent_registration_start(a, o->rendezvous, o->rendezvous_token) != 0) {
+  if (a->reg.target && pl_agent_registration_start(a, o->rendezvous_token) != 0) {
     fprintf(stderr, "peerlink-agent: --rendezvous %s: cannot start registering\n", o->rendezvous);
     return 1;
   }
   pl_agent_stun_start(a);
-  char tcp[16] = "off";
+  char tcp[16] = "off", others[PL_REGISTRATION_TARGETS_MAX * PL_REGISTRATION_TARGET_LEN] = "";
   if (a->tcp.open)
     snprintf(tcp, sizeof tcp, "%d", pl_tcp_node_port(&a->tcp));
-  printf("peerlink-agent: id=%s name=%s control=%s udp=%s tcp_port=%s rendezvous=%s\n", a->ident.id,
-         a->name, a->control_addr, a->udp_addr, tcp, o->rendezvous ? o->rendezvous : "none");
+  /* The instance dialled first; the others, in the order failures move on to them. */
+  for (size_t i = 1, used = 0; i < a->reg.n_targets && used < sizeof others; i++)
+    used += (size_t)snprintf(others + used, sizeof others - used, "%s%s",
+                             i == 1 ? " rendezvous_next=" : ",", a->reg.targets[i]);
+  printf("peerlink-agent: id=%s name=%s control=%s udp=%s tcp_port=%s rendezvous=%s%s\n",
+         a->ident.id, a->name, a->control_addr, a->udp_addr, tcp,
+         a->reg.target ? a->reg.target : "none", others);
   fflush(stdout);
   return 0;
 }
@@ -213,8 +218,11 @@ int main(int argc, char **argv) {
   const pl_flag flags[] = {
       {"control", "PEERLINK_CONTROL", PL_FLAG_HOSTPORT, &o.control, "127.0.0.1:7700",
        "gRPC control API address (port 0 picks a free port)", 0, 0, 0},
-      {"rendezvous", "RENDEZVOUS_SERVICE_URL", PL_FLAG_HOSTPORT, &o.rendezvous, NULL,
-       "rendezvous gRPC address to register with (none: run unregistered)", 0, 0, 0},
+      {"rendezvous", "RENDEZVOUS_SERVICE_URL", PL_FLAG_STRING, &o.rendezvous, NULL,
+       "rendezvous gRPC address(es) to register with, HOST:PORT[,HOST:PORT...] (at most 8 "
+       "instances sharing one registry: the first, then the next after every failure; none: run "
+       "unregistered)",
+       0, 0, 0},
       {"udp", "PEERLINK_UDP", PL_FLAG_HOSTPORT, &o.udp, "0.0.0.0:0",
        "the data UDP socket's address (port 0 picks a free port)", 0, 0, 0},
       {"state-dir", "PEERLINK_STATE_DIR", PL_FLAG_STRING, &o.state_dir, "./peerlink-state",
@@ -308,6 +316,13 @@ int main(int argc, char **argv) {
   if (!pl_netname_valid(o.network)) {
     fprintf(stderr, "peerlink-agent: --network: at most %d of A-Z a-z 0-9 . _ : -\n",
             PL_NETNAME_MAX);
+    return 2;
+  }
+  if (o.rendezvous &&
+      pl_registration_set_targets(&p.agent.reg, o.rendezvous, err, sizeof err) != 0) {
+    fprintf(stderr, "peerlink-agent: %s%s\n", err,
+            o.rendezvous == getenv("RENDEZVOUS_SERVICE_URL") ? " (from $RENDEZVOUS_SERVICE_URL)"
+                                                             : "");
     return 2;
   }
   if (pl_registration_set_watch(&p.agent.reg, o.watch, err, sizeof err) != 0) {

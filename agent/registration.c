@@ -6,6 +6,7 @@
 
 #include "agent/version.h"
 #include "control/common/err.h"
+#include "control/common/flags.h"
 #include "control/common/hex.h"
 #include "control/common/log.h"
 
@@ -139,6 +140,52 @@ int pl_registration_set_watch(pl_registration *reg, const char *list, char *err,
   return 0;
 }
 
+int pl_registration_set_targets(pl_registration *reg, const char *list, char *err, size_t errlen) {
+  char host[64];
+  int port;
+  reg->n_targets = 0;
+  reg->next_target = 0;
+  reg->target = NULL;
+  for (const char *p = list ? list : "";;) {
+    size_t len = strcspn(p, ",");
+    const char *entry = p, *scheme;
+    /* RENDEZVOUS_SERVICE_URL from the Python prototype's deployments: grpc://host:port. */
+    scheme = strstr(entry, "://");
+    if (scheme != NULL && scheme < entry + len) {
+      len -= (size_t)(scheme + 3 - entry);
+      entry = scheme + 3;
+    }
+    if (len == 0) {
+      snprintf(err, errlen, "--rendezvous: empty address in \"%.120s\" (HOST:PORT[,HOST:PORT...])",
+               list ? list : "");
+      return PL_ERR_INVALID;
+    }
+    if (reg->n_targets == PL_REGISTRATION_TARGETS_MAX) {
+      snprintf(err, errlen, "--rendezvous: at most %d addresses", PL_REGISTRATION_TARGETS_MAX);
+      return PL_ERR_TOO_BIG;
+    }
+    char *t = reg->targets[reg->n_targets];
+    int ok = len < PL_REGISTRATION_TARGET_LEN;
+    if (ok) {
+      memcpy(t, entry, len);
+      t[len] = '\0';
+      ok = pl_hostport_split(t, host, &port) == 0;
+    }
+    if (!ok) {
+      snprintf(err, errlen, "--rendezvous: \"%.*s\" is not HOST:PORT (port 0-65535)",
+               (int)(len > 100 ? 100 : len), entry);
+      return PL_ERR_INVALID;
+    }
+    reg->n_targets++;
+    p = entry + len;
+    if (*p == '\0')
+      break;
+    p++; /* a trailing comma leaves an empty entry: refused above */
+  }
+  reg->target = reg->targets[0];
+  return 0;
+}
+
 static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, void *arg) {
   pl_registration *reg = arg;
   const Peerlink__V1__RegisterResponse *resp = (const Peerlink__V1__RegisterResponse *)msg;
@@ -196,14 +243,17 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
   (void)call;
   reg->call = NULL;
   reg->registered = 0;
+  reg->stun_tcp_port = 0; /* this instance's; the next may be another */
   reg->cb.on_reset(reg->arg);
   if (reg->stopping) {
     finish_stop(reg);
     return;
   }
   snprintf(detail, sizeof detail, "%s: %s", pl_rpc_status_name(code), message ? message : "");
-  pl_log(PL_LOG_WARN, "rendezvous_lost", "rendezvous=%s status=%s retry_in_ms<=%llu", reg->target,
-         pl_rpc_status_name(code), (unsigned long long)reg->backoff.cur_ms);
+  pl_log(PL_LOG_WARN, "rendezvous_lost", "rendezvous=%s status=%s retry_in_ms<=%llu%s%s",
+         reg->target, pl_rpc_status_name(code), (unsigned long long)reg->backoff.cur_ms,
+         reg->n_targets > 1 ? " next=" : "",
+         reg->n_targets > 1 ? reg->targets[reg->next_target] : "");
   set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISCONNECTED, detail);
   schedule_retry(reg);
 }
@@ -213,10 +263,21 @@ static const pl_rpc_client_callbacks register_callbacks = {
     .on_status = on_status,
 };
 
+/* Every attempt follows a failure or an ended stream: move on to the next instance. */
+static void pick_target(pl_registration *reg) {
+  if (reg->n_targets == 0)
+    return; /* `target` was set directly: the only one */
+  reg->target = reg->targets[reg->next_target];
+  reg->next_target = (reg->next_target + 1) % reg->n_targets;
+}
+
 static void attempt(pl_registration *reg) {
   char detail[160];
   int rv;
   reg->attempts++;
+  pick_target(reg);
+  if (reg->cb.on_target)
+    reg->cb.on_target(reg->arg, reg->target);
   reg->candidates_pending = 0; /* this attempt's Hello carries the current list */
   /* A fresh channel per attempt: gRPC's own reconnect backoff grows to minutes, ours is
    * bounded at PL_REGISTRATION_BACKOFF_MAX_MS. */
@@ -249,6 +310,8 @@ int pl_registration_start(pl_registration *reg, uv_loop_t *loop) {
   reg->channel = NULL;
   reg->call = NULL;
   reg->registered = 0;
+  reg->stun_tcp_port = 0;
+  reg->next_target = 0;
   reg->stopping = 0;
   reg->stopped = NULL;
   uv_timer_init(loop, &reg->retry);

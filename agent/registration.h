@@ -5,6 +5,14 @@
  * the stream ends (rendezvous gone, network down) reports it and reconnects with jittered
  * exponential backoff (agent/backoff.h) on a fresh channel.
  *
+ * Several rendezvous instances (sharing one registry) may be named: the first attempt dials
+ * the first, and every later attempt dials the next one in the list, round robin. An attempt
+ * is only ever made after the previous one failed or its stream ended (any reason but
+ * pl_registration_stop), so the agent moves on after every failure: the rule is simple and
+ * predictable (no health guesses; a dead instance costs one failed attempt per round), and an
+ * instance that comes back is reached again within one round. The backoff is not reset by
+ * moving on, only by a Registered, so a list of dead instances is not hammered.
+ *
  * At the stream's send-queue limit (PL_ERR_FULL from control/rpc), per message: a Hello or a
  * candidates update restarts the stream (the rendezvous must not keep a wrong view of us); a
  * PairRequest or a relayed frame is refused to its caller, and the stream goes on. */
@@ -23,6 +31,9 @@
 #define PL_REGISTRATION_STOP_GRACE_MS 500
 /* IDs --watch may name: the rendezvous lets one stream watch this many. */
 #define PL_REGISTRATION_WATCH_MAX 256
+/* Rendezvous instances one agent may name, and room for one "HOST:PORT" ("[V6]:PORT"). */
+#define PL_REGISTRATION_TARGETS_MAX 8
+#define PL_REGISTRATION_TARGET_LEN 80
 
 typedef struct pl_registration_callbacks {
   /* The state changed; detail says why (e.g. the status that ended the stream). */
@@ -31,6 +42,9 @@ typedef struct pl_registration_callbacks {
   void (*on_change)(void *arg, const Peerlink__V1__RegistryChange *change);
   /* The stream ended: everything learned from it is stale. */
   void (*on_reset)(void *arg);
+  /* The next attempt dials `target` (reg->target): with several instances, what the previous
+   * one said (its ports, its relay) no longer applies to the host now dialled. Optional. */
+  void (*on_target)(void *arg, const char *target);
   /* Registered: the rendezvous's UDP ports on the host we dialled (0: none; its STUN-over-TCP
    * port is in reg->stun_tcp_port by then). Optional. */
   void (*on_registered)(void *arg, uint32_t udp_port, uint32_t udp_alt_port);
@@ -46,7 +60,11 @@ typedef struct pl_registration {
   uv_loop_t *loop;
   const pl_identity *ident;
   const char *name;
-  const char *target;                        /* rendezvous HOST:PORT */
+  /* The instances (pl_registration_set_targets); none: `target` set directly is the one. */
+  char targets[PL_REGISTRATION_TARGETS_MAX][PL_REGISTRATION_TARGET_LEN];
+  size_t n_targets;
+  size_t next_target;                        /* index the next attempt dials */
+  const char *target;                        /* HOST:PORT of the current (or last) attempt */
   const char *token;                         /* may be NULL */
   const char *network;                       /* Hello.network: whom it sees (NULL or "": none) */
   char watch[PL_REGISTRATION_WATCH_MAX][33]; /* IDs watched on every registration (--watch) */
@@ -66,7 +84,7 @@ typedef struct pl_registration {
   Peerlink__V1__RendezvousState state;
   char detail[256];
   int registered;
-  uint32_t stun_tcp_port; /* from the last Registered (0: none) */
+  uint32_t stun_tcp_port; /* from this stream's Registered (0: none, or none yet) */
   int candidates_pending; /* the candidates changed after this stream's Hello went out */
   int stopping;
   void (*stopped)(void *arg);
@@ -77,6 +95,12 @@ typedef struct pl_registration {
  * repeats dropped). Call before pl_registration_start. Returns 0, or PL_ERR_INVALID /
  * PL_ERR_TOO_BIG with a message for people in err. */
 int pl_registration_set_watch(pl_registration *reg, const char *list, char *err, size_t errlen);
+/* Sets the rendezvous instances from a comma-separated list of HOST:PORT ([V6]:PORT; a
+ * "scheme://" before an entry is dropped, as the flag layer does for one address), at most
+ * PL_REGISTRATION_TARGETS_MAX. Call before pl_registration_start; reg->target is the first.
+ * Returns 0, or PL_ERR_INVALID (an entry that is empty or not HOST:PORT) / PL_ERR_TOO_BIG with
+ * a message for people naming the entry in err. */
+int pl_registration_set_targets(pl_registration *reg, const char *list, char *err, size_t errlen);
 /* Starts registering (the first attempt runs at once). Returns 0 or PL_ERR_*. */
 int pl_registration_start(pl_registration *reg, uv_loop_t *loop);
 /* Sends the agent's current candidates and NAT behaviour (after a STUN change). Returns 0,

@@ -55,6 +55,9 @@ static void on_change(void *arg, const Peerlink__V1__RegistryChange *change) {
 
 static void on_reset(void *arg) {
   pl_agent *a = arg;
+  /* The next attempt may reach another instance: its STUN-over-TCP port comes with its own
+   * Registered, never paired with the next host. */
+  a->stun_tcp_port = 0;
   /* Without the stream we cannot know who is still there; report everyone as gone. */
   while (a->peers.head) {
     publish_peer(a, 0, a->peers.head->info, 0);
@@ -62,24 +65,47 @@ static void on_reset(void *arg) {
   }
 }
 
+/* An attempt dials `target`: the relay for offers with an empty ip, and the default STUN
+ * servers once its Registered names their ports, are on its host from now on. */
+static void on_target(void *arg, const char *target) {
+  pl_agent *a = arg;
+  int port;
+  if (pl_hostport_split(target, a->rdv_host, &port) != 0)
+    a->rdv_host[0] = '\0'; /* no relay host: offers without an ip get no relay */
+}
+
 static void on_registered(void *arg, uint32_t udp_port, uint32_t udp_alt_port) {
   pl_agent *a = arg;
+  struct sockaddr_storage servers[2];
+  char text[2][80];
   a->stun_tcp_port = a->reg.stun_tcp_port;
   pl_agent_tcp_stun(a);
   if (a->stun_from_flags || udp_port == 0)
     return;
   /* No --stun: the rendezvous's own responder(s) on the host we dialled. */
   size_t n = 0;
-  if (pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_port) == 0)
+  if (pl_addr_parse(&servers[n], a->rdv_host, (int)udp_port) == 0)
     n++;
-  if (udp_alt_port && pl_addr_parse(&a->stun_servers[n], a->rdv_host, (int)udp_alt_port) == 0)
+  if (udp_alt_port && pl_addr_parse(&servers[n], a->rdv_host, (int)udp_alt_port) == 0)
     n++;
-  if (n == a->n_stun_servers && a->stun)
+  int same = n == a->n_stun_servers && a->stun;
+  for (size_t i = 0; i < n && same; i++)
+    same = pl_addr_equal((const struct sockaddr *)&servers[i],
+                         (const struct sockaddr *)&a->stun_servers[i]);
+  if (same)
     return; /* same servers as before a reconnect: the running client keeps its results */
+  memcpy(a->stun_servers, servers, n * sizeof servers[0]);
   a->n_stun_servers = n;
-  if (n == 0)
+  if (n == 0) {
     pl_log(PL_LOG_WARN, "stun_disabled", "reason=\"rendezvous host %s is not numeric\"",
            a->rdv_host);
+    return; /* the running client (if any) keeps its results until a rendezvous gives ports */
+  }
+  for (size_t i = 0; i < 2; i++)
+    if (i < n)
+      pl_addr_format((const struct sockaddr *)&servers[i], text[i], sizeof text[i]);
+  pl_log(PL_LOG_INFO, "stun_servers", "rendezvous=%s servers=%s%s%s", a->reg.target, text[0],
+         n > 1 ? "," : "", n > 1 ? text[1] : "");
   pl_agent_stun_start(a);
 }
 
@@ -114,14 +140,12 @@ static void on_relay(void *arg, const char *pairing_id, const uint8_t *data, siz
   pl_links_recv_stream(&a->links, pairing_id, data, len);
 }
 
-int pl_agent_registration_start(pl_agent *a, const char *target, const char *token) {
-  int port;
+int pl_agent_registration_start(pl_agent *a, const char *token) {
   pl_registration *reg = &a->reg;
-  if (pl_hostport_split(target, a->rdv_host, &port) != 0)
+  if (reg->target == NULL)
     return PL_ERR_INVALID;
   reg->ident = &a->ident;
   reg->name = a->name;
-  reg->target = target;
   reg->token = token;
   reg->candidates = a->cands;
   reg->n_candidates = a->n_cands;
@@ -130,6 +154,7 @@ int pl_agent_registration_start(pl_agent *a, const char *target, const char *tok
       .on_state = on_state,
       .on_change = on_change,
       .on_reset = on_reset,
+      .on_target = on_target,
       .on_registered = on_registered,
       .on_offer = on_offer,
       .on_pair_error = on_pair_error,
