@@ -278,6 +278,12 @@ static void connect_peer(pl_rpc_call *call, const ProtobufCMessage *msg, void *d
     return;
   }
   pl_link *l = pl_links_find_peer(&a->links, req->peer_id);
+  /* Offered through a registration that has ended, and never up: the registry that paired it
+   * may be gone with its offer to the peer (an instance killed mid-pairing), so ask again; the
+   * new pairing replaces this link. */
+  if (l && l->path.kind == PL_PATH_NONE && l->via_registration != 0 &&
+      l->via_registration != a->reg.attempts && pl_registration_is_registered(&a->reg))
+    l = NULL;
   if (l == NULL) {
     if (!pl_registration_is_registered(&a->reg)) {
       pl_rpc_call_finish(call, PL_RPC_UNAVAILABLE,

@@ -108,6 +108,10 @@ struct pl_link {
   pl_punch *punch;
   pl_channel *chan;
   pl_punch_path path;
+  /* The registration attempt whose stream brought its offer (0: made from candidates). A link
+   * still without a path whose registration has since ended was paired by a registry that may
+   * be gone (a rendezvous instance died mid-pairing): Connect asks for it again. */
+  uint64_t via_registration;
   uv_timer_t timer;
   uint64_t created_us;  /* when the offer (or explicit Connect) arrived */
   uint64_t connect_us;  /* from created_us to the first working path; 0 until then */

@@ -111,7 +111,10 @@ static void on_registered(void *arg, uint32_t udp_port, uint32_t udp_alt_port) {
 
 static void on_offer(void *arg, const Peerlink__V1__Offer *offer) {
   pl_agent *a = arg;
-  int rv = pl_link_from_offer(&a->links, offer, NULL);
+  pl_link *l = NULL;
+  int rv = pl_link_from_offer(&a->links, offer, &l);
+  if (rv == 0 && l)
+    l->via_registration = a->reg.attempts;
   if (rv != 0)
     pl_log(PL_LOG_WARN, "offer_rejected", "pairing=%s reason=\"%s\"", offer->pairing_id,
            pl_strerror(rv));
