@@ -49,7 +49,8 @@ struct spair {
 typedef struct scale_reg_result {
   size_t agents, registered, errors;
   double seconds, per_s, drain_s;
-  double cpu_s, cpu_us_per_reg; /* the rendezvous's */
+  double cpu_s, cpu_us_per_reg; /* the rendezvous's (with --rendezvous2, both instances') */
+  double cpu2_s;                /* --rendezvous2's share of cpu_s */
   double gen_cpu_s;             /* this process's */
   uint64_t joined, expect_joined;
   pl_bench_lat lat;
@@ -60,6 +61,9 @@ typedef struct scale_mem_result {
   double kib_per_agent;
   long kernel_tcp_kib_delta; /* /proc/net/sockstat TCP mem, both ends of every connection */
   long gen_rss_kib;
+  /* --rendezvous2's; kib_per_agent2 is its RSS growth over all agents registered, as above */
+  long rss_before2_kib, rss_after2_kib, anon_after2_kib, hwm2_kib;
+  double kib_per_agent2;
 } scale_mem_result;
 
 typedef struct scale_pair_result {
@@ -82,6 +86,11 @@ struct scale {
   struct sockaddr_storage rdv_addr, udp_addr;
   int has_udp;
   int pid;
+  /* --rendezvous2: a second instance (sharing the registry through Redis); agents alternate
+   * between the two, even ones on the first, odd ones on the second */
+  const char *target2;
+  struct sockaddr_storage rdv_addr2;
+  int pid2;
   size_t n, network_size, window, extra, pairs, pair_window;
   double udp_seconds;
   uint64_t phase_timeout_ms;

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # make bench, rendezvous at scale (issue 10): rows of rdv_scale against a fresh rendezvous each
 # (1,000 agents, then BENCH_SCALE_AGENTS, default 100,000), each agent on its own TCP connection
-# from its own 127.x address; then the registry core alone at the same size (registry_scale).
+# from its own 127.x address; then the registry core alone at the same size (registry_scale);
+# then two instances sharing one registry through a Redis of our own (--redis, a redis-server on
+# a free loopback port): rdv_scale's agents alternate between the follower and the leader, so
+# half of the registrations cross Redis (BENCH_SCALE_REDIS_AGENTS, default 1,000;
+# BENCH_SCALE_REDIS_FRONT=follower puts every agent on the follower; BENCH_SCALE_REDIS=0 skips
+# the row; skipped with a note where redis-server is not installed).
 #
 #   scale.sh OPT_BIN OUT_PREFIX      (run.sh passes them; the programs built with -c opt)
 #
@@ -31,8 +36,11 @@ hard=$(ulimit -Hn)
 
 tmp=$(mktemp -d /tmp/peerlink-scale.XXXXXX)
 rdv_pid=
+extra_pids=() # the Redis row's redis-server and instances
 cleanup() {
   [ -z "$rdv_pid" ] || { kill "$rdv_pid" 2>/dev/null || true; wait "$rdv_pid" 2>/dev/null || true; }
+  for pid in "${extra_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${extra_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -79,3 +87,86 @@ echo "scale: $big agents (the large row)" >&2
 row "$big" "$extra" large
 echo "scale: the registry core alone, $WANT agents" >&2
 "$CORE" "$WANT" "$NET"
+
+# The Redis row: redis-server, two instances on it, one leader and one follower, rdv_scale
+# against both (or the follower alone).
+redis_row() {
+  local n=$1 front=$2 port='' rpid i fd line deadline
+  for _ in 1 2 3 4 5; do # a free port: bind 0, then let redis-server take it
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --dir "$tmp" \
+      --protected-mode yes --logfile "$tmp/redis.log" &
+    rpid=$!
+    deadline=$((SECONDS + 10))
+    while [ $SECONDS -lt $deadline ] && kill -0 "$rpid" 2>/dev/null &&
+      [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" != PONG ]; do
+      sleep 0.1
+    done
+    if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
+      extra_pids+=("$rpid")
+      break
+    fi
+    kill "$rpid" 2>/dev/null || true
+    wait "$rpid" 2>/dev/null || true
+    rpid=
+  done
+  [ -n "$rpid" ] || { echo "scale: redis-server did not start ($tmp/redis.log)" >&2; return 1; }
+  local -a grpc udp pid
+  for i in 0 1; do
+    exec {fd}< <(exec "$RDV" --listen 127.0.0.1:0 --udp 127.0.0.1:0 \
+      --redis "127.0.0.1:$port" --redis-prefix "scale$$" 2>"$tmp/rdv-redis-$i.log")
+    pid[i]=$!
+    extra_pids+=("${pid[i]}")
+    read -r -t 15 -u "$fd" line || { echo "scale: rendezvous $i did not start" >&2; return 1; }
+    grpc[i]=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<<"$line")
+    udp[i]=$(sed -n 's/.* udp=\([^ ]*\).*/\1/p' <<<"$line")
+  done
+  # The last registry_role line of each: one leader, one follower (within 15 s).
+  local role0 role1 leader='' follower=''
+  deadline=$((SECONDS + 15))
+  while [ $SECONDS -lt $deadline ]; do
+    role0=$(grep -o 'event=registry_role role=[a-z_]*' "$tmp/rdv-redis-0.log" | tail -1 | sed 's/.*=//')
+    role1=$(grep -o 'event=registry_role role=[a-z_]*' "$tmp/rdv-redis-1.log" | tail -1 | sed 's/.*=//')
+    if [ "$role0" = leader ] && [ "$role1" = follower ]; then leader=0 follower=1; break; fi
+    if [ "$role1" = leader ] && [ "$role0" = follower ]; then leader=1 follower=0; break; fi
+    sleep 0.1
+  done
+  if [ -z "$leader" ]; then
+    echo "scale: no leader and follower after 15 s (roles: ${role0:-none}, ${role1:-none})" >&2
+    grep registry_role "$tmp"/rdv-redis-*.log >&2 || true
+    return 1
+  fi
+  # The leader's pid either way: its memory and CPU are reported as the second instance's.
+  local -a second=(--rendezvous2-pid "${pid[leader]}")
+  [ "$front" = follower ] || second+=(--rendezvous2 "${grpc[leader]}")
+  echo "scale: first instance = the follower (pid ${pid[follower]}), second = the leader" \
+    "(pid ${pid[leader]})" >&2
+  "$SCALE" --rendezvous "${grpc[follower]}" --rendezvous-pid "${pid[follower]}" "${second[@]}" \
+    --udp "${udp[leader]}" --agents "$n" --extra $((n / 10)) --network-size "$NET" \
+    --window "$WINDOW" --pairs "$PAIRS" --json "$OUT-scale-redis.json" ||
+    echo "scale: the redis row did not finish" >&2
+  # Anything the instances had to say about the cluster while it ran.
+  grep -h 'level=\(warn\|error\)' "$tmp"/rdv-redis-*.log | sort | uniq -c | sort -rn | head -5 >&2 || true
+  for pid in "${extra_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${extra_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  extra_pids=()
+}
+
+if [ "${BENCH_SCALE_REDIS:-1}" != 0 ]; then
+  rn=${BENCH_SCALE_REDIS_AGENTS:-1000}
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    echo "scale: redis-server/redis-cli not installed: no redis row" >&2
+  else
+    # Each instance holds its half (or all) of the connections, rdv_scale all of them.
+    if [ $((rn + rn / 10 + MARGIN)) -gt "$hard" ]; then
+      rn=$(((hard - MARGIN) * 10 / 11))
+      echo "scale: the descriptor limit here is $hard: the redis row has $rn agents" >&2
+    fi
+    if [ "${BENCH_SCALE_REDIS_FRONT:-both}" = follower ]; then
+      echo "scale: $rn agents, 2 instances + redis (every agent on the follower)" >&2
+    else
+      echo "scale: $rn agents, 2 instances + redis (half on the follower, half on the leader)" >&2
+    fi
+    redis_row "$rn" "${BENCH_SCALE_REDIS_FRONT:-both}" || echo "scale: the redis row failed" >&2
+  fi
+fi

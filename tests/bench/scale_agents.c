@@ -47,8 +47,10 @@ static void start_one(scale *s, size_t i) {
   a->t0 = pl_bench_now_ns();
   s->inflight++;
   source_of(i, &src);
+  int second = s->target2 != NULL && i % 2 == 1;
   int rv = pl_h2conn_connect(&a->conn, s->loop, (const struct sockaddr *)&src,
-                             (const struct sockaddr *)&s->rdv_addr, s->target, &callbacks);
+                             (const struct sockaddr *)(second ? &s->rdv_addr2 : &s->rdv_addr),
+                             second ? s->target2 : s->target, &callbacks);
   if (rv != 0) {
     fail(a, "connect", uv_strerror(rv));
     a->state = AG_GONE; /* no handle left to close */

@@ -19,6 +19,7 @@
 
 static const char usage[] =
     "usage: rdv_scale --rendezvous HOST:PORT [--rendezvous-pid PID] [--udp HOST:PORT]\n"
+    "                 [--rendezvous2 HOST:PORT [--rendezvous2-pid PID]]\n"
     "                 [--agents N] [--network-size K] [--window W] [--extra N] [--pairs P]\n"
     "                 [--pair-window C] [--udp-seconds S] [--timeout-ms MS] [--json PATH]\n";
 
@@ -38,6 +39,7 @@ static int parse_args(int argc, char **argv, scale *s, const char **json) {
       {"extra", 1, 0, 'x'},        {"pairs", 1, 0, 'p'},
       {"pair-window", 1, 0, 'c'},  {"udp-seconds", 1, 0, 's'},
       {"timeout-ms", 1, 0, 't'},   {"json", 1, 0, 'j'},
+      {"rendezvous2", 1, 0, '2'},  {"rendezvous2-pid", 1, 0, 'P'},
       {"help", 0, 0, 'h'},         {0, 0, 0, 0},
   };
   size_t v;
@@ -49,6 +51,11 @@ static int parse_args(int argc, char **argv, scale *s, const char **json) {
       bad |= parse_addr(optarg, &s->rdv_addr);
       break;
     case 'R': bad |= pl_bench_parse_size(optarg, 1, 1u << 22, &v), s->pid = (int)v; break;
+    case '2':
+      s->target2 = optarg;
+      bad |= parse_addr(optarg, &s->rdv_addr2);
+      break;
+    case 'P': bad |= pl_bench_parse_size(optarg, 1, 1u << 22, &v), s->pid2 = (int)v; break;
     case 'u': s->has_udp = parse_addr(optarg, &s->udp_addr) == 0, bad |= !s->has_udp; break;
     case 'n': bad |= pl_bench_parse_size(optarg, 2, 1000000, &s->n); break;
     case 'k': bad |= pl_bench_parse_size(optarg, 0, 1000000, &s->network_size); break;
@@ -113,6 +120,7 @@ static int register_phase(scale *s, size_t limit, scale_reg_result *res) {
   memset(res, 0, sizeof *res);
   res->agents = limit - s->next;
   double cpu0 = pl_bench_proc_cpu_s(s->pid), gen0 = pl_bench_proc_cpu_s(getpid());
+  double cpu20 = pl_bench_proc_cpu_s(s->pid2);
   s->reg_lat.n = 0;
   uint64_t t0 = pl_bench_now_ns();
   s->limit = limit;
@@ -123,6 +131,9 @@ static int register_phase(scale *s, size_t limit, scale_reg_result *res) {
   res->registered = s->registered - before;
   res->per_s = (double)res->registered / res->seconds;
   res->cpu_s = cpu0 >= 0 ? pl_bench_proc_cpu_s(s->pid) - cpu0 : -1;
+  res->cpu2_s = cpu20 >= 0 ? pl_bench_proc_cpu_s(s->pid2) - cpu20 : 0;
+  if (res->cpu_s >= 0)
+    res->cpu_s += res->cpu2_s;
   res->cpu_us_per_reg =
       res->registered && res->cpu_s >= 0 ? res->cpu_s * 1e6 / (double)res->registered : -1;
   res->gen_cpu_s = pl_bench_proc_cpu_s(getpid()) - gen0;
@@ -151,9 +162,10 @@ static void pair_result(scale *s, scale_pair_result *res) {
 
 static int run(scale *s) {
   int rv;
-  fprintf(stderr, "rdv_scale: %zu agents, networks of %zu, %zu registering at a time\n", s->n,
-          s->network_size, s->window);
+  fprintf(stderr, "rdv_scale: %zu agents, networks of %zu, %zu registering at a time%s\n", s->n,
+          s->network_size, s->window, s->target2 ? ", half on each of two instances" : "");
   s->mem.rss_before_kib = pl_bench_proc_kib(s->pid, "VmRSS");
+  s->mem.rss_before2_kib = pl_bench_proc_kib(s->pid2, "VmRSS");
   long kernel0 = pl_scale_sockstat_tcp_kib();
   if ((rv = register_phase(s, s->n, &s->reg)) != 0)
     return rv;
@@ -171,6 +183,13 @@ static int run(scale *s) {
   s->mem.gen_rss_kib = pl_bench_proc_kib(getpid(), "VmRSS");
   s->mem.kib_per_agent =
       (double)(s->mem.rss_after_kib - s->mem.rss_before_kib) / (double)s->reg.registered;
+  if (s->pid2) {
+    s->mem.rss_after2_kib = pl_bench_proc_kib(s->pid2, "VmRSS");
+    s->mem.hwm2_kib = pl_bench_proc_kib(s->pid2, "VmHWM");
+    s->mem.anon_after2_kib = pl_bench_proc_file_kib(s->pid2, "smaps_rollup", "Anonymous");
+    s->mem.kib_per_agent2 =
+        (double)(s->mem.rss_after2_kib - s->mem.rss_before2_kib) / (double)s->reg.registered;
+  }
   fprintf(stderr, "rdv_scale: registered %zu in %.1f s; %.1f KiB per agent\n", s->reg.registered,
           s->reg.seconds, s->mem.kib_per_agent);
 

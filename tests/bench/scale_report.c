@@ -31,6 +31,9 @@ static void table_reg(FILE *f, const char *what, const scale_reg_result *r) {
           r->registered, r->agents, r->seconds, r->per_s, r->errors);
   fprintf(f, "    rendezvous CPU %.2f s = %.0f us per registration; generator CPU %.2f s\n",
           r->cpu_s, r->cpu_us_per_reg, r->gen_cpu_s);
+  if (r->cpu2_s > 0)
+    fprintf(f, "    (of the rendezvous CPU, %.2f s the first instance's, %.2f s the second's)\n",
+            r->cpu_s - r->cpu2_s, r->cpu2_s);
   table_lat(f, "connect -> Registered", &r->lat);
 }
 
@@ -46,6 +49,12 @@ void pl_scale_report(FILE *f, const scale *s) {
           "  rendezvous memory: RSS %ld -> %ld KiB = %.1f KiB per agent (anonymous %ld KiB, "
           "peak %ld KiB)\n",
           m->rss_before_kib, m->rss_after_kib, m->kib_per_agent, m->anon_after_kib, m->hwm_kib);
+  if (s->pid2)
+    fprintf(f,
+            "  second instance's memory: RSS %ld -> %ld KiB = %.1f KiB per agent of all %zu "
+            "(anonymous %ld KiB, peak %ld KiB)\n",
+            m->rss_before2_kib, m->rss_after2_kib, m->kib_per_agent2, s->reg.registered,
+            m->anon_after2_kib, m->hwm2_kib);
   fprintf(f,
           "  kernel TCP memory (both ends) +%ld KiB; generator RSS %ld KiB (%.1f KiB per "
           "agent)\n",
@@ -78,9 +87,9 @@ static void json_reg(FILE *f, const char *key, const scale_reg_result *r) {
   fprintf(f,
           "\"%s\": {\"agents\": %zu, \"registered\": %zu, \"errors\": %zu, \"seconds\": %.3f, "
           "\"per_s\": %.1f, \"rendezvous_cpu_s\": %.3f, \"cpu_us_per_registration\": %.1f, "
-          "\"generator_cpu_s\": %.3f, ",
+          "\"generator_cpu_s\": %.3f, \"rendezvous2_cpu_s\": %.3f, ",
           key, r->agents, r->registered, r->errors, r->seconds, r->per_s, r->cpu_s,
-          r->cpu_us_per_reg, r->gen_cpu_s);
+          r->cpu_us_per_reg, r->gen_cpu_s, r->cpu2_s);
   json_lat(f, "latency", &r->lat);
   fprintf(f, "}");
 }
@@ -107,6 +116,12 @@ int pl_scale_report_json(const char *path, const scale *s) {
           "\"kernel_tcp_kib\": %ld, \"generator_rss_kib\": %ld}, ",
           s->reg.drain_s, m->rss_before_kib, m->rss_after_kib, m->anon_after_kib, m->hwm_kib,
           m->kib_per_agent, m->kernel_tcp_kib_delta, m->gen_rss_kib);
+  if (s->pid2)
+    fprintf(f,
+            "\"memory2\": {\"rss_before_kib\": %ld, \"rss_after_kib\": %ld, "
+            "\"anonymous_kib\": %ld, \"peak_kib\": %ld, \"kib_per_agent\": %.2f}, ",
+            m->rss_before2_kib, m->rss_after2_kib, m->anon_after2_kib, m->hwm2_kib,
+            m->kib_per_agent2);
   json_lat(f, "pairing_idle", &s->pair_idle.lat);
   fprintf(f, ", ");
   json_lat(f, "pairing_busy", &s->pair_busy.lat);

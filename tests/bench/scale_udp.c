@@ -69,6 +69,12 @@ static int send_batch(int fd, const struct sockaddr_storage *to, uint8_t (*bufs)
 
 static uint8_t out_bufs[BATCH][1500], in_bufs[BATCH][1500];
 
+/* The rendezvous's CPU, both instances' with --rendezvous2 (either may own the UDP socket). */
+static double rdv_cpu_s(const scale *s) {
+  double a = pl_bench_proc_cpu_s(s->pid), b = s->pid2 ? pl_bench_proc_cpu_s(s->pid2) : 0;
+  return a < 0 || b < 0 ? a : a + b;
+}
+
 int pl_scale_stun(scale *s, scale_udp_result *res) {
   size_t lens[BATCH];
   uint64_t outstanding = 0, last_answer;
@@ -81,7 +87,7 @@ int pl_scale_stun(scale *s, scale_udp_result *res) {
     memcpy(out_bufs[i], head, 8);
     lens[i] = 20;
   }
-  double cpu0 = pl_bench_proc_cpu_s(s->pid);
+  double cpu0 = rdv_cpu_s(s);
   uint64_t t0 = pl_bench_now_ns(), end = t0 + (uint64_t)(s->udp_seconds * 1e9), now = t0;
   last_answer = t0;
   while ((now = pl_bench_now_ns()) < end) {
@@ -110,7 +116,7 @@ int pl_scale_stun(scale *s, scale_udp_result *res) {
   }
   res->seconds = (double)(now - t0) / 1e9;
   res->per_s = (double)res->answered / res->seconds;
-  double cpu = pl_bench_proc_cpu_s(s->pid) - cpu0;
+  double cpu = rdv_cpu_s(s) - cpu0;
   res->cpu_us_each = res->answered ? cpu * 1e6 / (double)res->answered : 0;
   close(fd);
   return 0;
@@ -179,7 +185,7 @@ int pl_scale_relay(scale *s, scale_udp_result *res) {
   f.payload = inner;
   f.payloadlen = inner_len;
   uint64_t seq = 100;
-  double cpu0 = pl_bench_proc_cpu_s(s->pid);
+  double cpu0 = rdv_cpu_s(s);
   uint64_t t0 = pl_bench_now_ns(), end = t0 + (uint64_t)(s->udp_seconds * 1e9), now;
   while ((now = pl_bench_now_ns()) < end) {
     for (int i = 0; i < BATCH; i++) {
@@ -197,7 +203,7 @@ int pl_scale_relay(scale *s, scale_udp_result *res) {
     res->answered += (uint64_t)drain(fb, in_bufs);
   res->seconds = (double)(now - t0) / 1e9;
   res->per_s = (double)res->answered / res->seconds;
-  double cpu = pl_bench_proc_cpu_s(s->pid) - cpu0;
+  double cpu = rdv_cpu_s(s) - cpu0;
   res->cpu_us_each = res->answered ? cpu * 1e6 / (double)res->answered : 0;
 out:
   close(fa);
