@@ -294,7 +294,7 @@ void pl_rdv__leader_check_instances(pl_rdv_cluster *c) {
     x->c = c;
     x->epoch = c->epoch;
     memcpy(x->id, seen[i], sizeof x->id);
-    snprintf(key, sizeof key, "%s:instance:%s", c->prefix, seen[i]);
+    snprintf(key, sizeof key, "%s:instance:%.32s", c->prefix, seen[i]);
     const char *argv[] = {"EXISTS", key};
     if (pl_redis_command(c->redis, on_checked, x, 2, argv, NULL) != 0)
       free(x);
