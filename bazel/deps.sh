@@ -27,7 +27,7 @@ JOBS=$(nproc)
 
 # -fPIC (via --with-pic) so the static archives link into PIE executables and shared objects.
 readonly COMMON_CFLAGS="-O2 -g -fPIC"
-readonly WOLFSSL_FLAGS="--enable-all --enable-quic --enable-aesni --enable-intelasm \
+readonly WOLFSSL_FLAGS="--enable-all --enable-quic --enable-aesni --enable-intelasm --enable-sp --enable-sp-asm \
 --enable-harden --disable-examples --disable-crypttests --enable-static --disable-shared --with-pic"
 readonly NGTCP2_FLAGS="--with-wolfssl --without-openssl --without-gnutls --without-boringssl \
 --without-picotls --without-libnghttp3 --without-libev --without-jemalloc --enable-lib-only \
