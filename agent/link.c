@@ -117,6 +117,29 @@ static void add_candidates(struct sockaddr_storage *out, size_t *n,
       (*n)++;
 }
 
+size_t pl_link_learn_candidates(pl_link *l, Peerlink__V1__Candidate *const *cands, size_t n) {
+  struct sockaddr_storage addrs[PL_PUNCH_MAX_CANDIDATES];
+  size_t na = 0, added = 0;
+  add_candidates(addrs, &na, cands, n);
+  uint64_t now = pl_clock_now_us();
+  for (size_t i = 0; i < na; i++) {
+    int rv = pl_punch_add_remote(l->punch, &addrs[i], now);
+    if (rv == 1) {
+      char text[80];
+      pl_addr_format((const struct sockaddr *)&addrs[i], text, sizeof text);
+      pl_log(PL_LOG_INFO, "candidate_learned", "pairing=%s peer=%s candidate=%s", l->pairing_id,
+             l->peer_id, text);
+      added++;
+    } else if (rv < 0) {
+      pl_log(PL_LOG_WARN, "candidate_not_learned", "pairing=%s peer=%s error=\"%s\"", l->pairing_id,
+             l->peer_id, pl_strerror(rv));
+    }
+  }
+  if (added)
+    pl_link__kick(l);
+  return added;
+}
+
 static void base_config(pl_links *ls, pl_punch_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   memcpy(cfg->self_id, ls->self_id, sizeof cfg->self_id);

@@ -146,6 +146,9 @@ int pl_link_from_candidates(pl_links *ls, Peerlink__V1__Candidate *const *cands,
                             const uint8_t *peer_key, size_t peer_key_len, pl_link **plink);
 
 pl_link *pl_links_find_peer(const pl_links *ls, const char *peer_id);
+/* The peer's record changed in the registry (UPDATED): UDP candidates its offer did not carry
+ * are probed from now on (pl_punch_add_remote). Returns how many were added. */
+size_t pl_link_learn_candidates(pl_link *l, Peerlink__V1__Candidate *const *cands, size_t n);
 pl_link *pl_links_find_pairing(const pl_links *ls, const uint8_t pairing[PL_FRAME_PAIRING_LEN]);
 /* The same by the pairing ID's hex text (NULL when malformed or unknown). */
 pl_link *pl_links_find_pairing_hex(const pl_links *ls, const char *pairing_id);

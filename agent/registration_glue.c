@@ -34,6 +34,7 @@ static void publish_peer(pl_agent *a, int joined, Peerlink__V1__AgentInfo *info,
 static void on_change(void *arg, const Peerlink__V1__RegistryChange *change) {
   pl_agent *a = arg;
   pl_agentlist_entry *e;
+  pl_link *l;
   if (strcmp(change->agent->id, a->ident.id) == 0)
     return;
   switch (change->kind) {
@@ -42,6 +43,9 @@ static void on_change(void *arg, const Peerlink__V1__RegistryChange *change) {
     if (pl_agentlist_put(&a->peers, change->agent, &e) == 0)
       publish_peer(a, 1, e->info,
                    change->kind == PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_UPDATED);
+    /* Its public endpoint may have come after the offer we are punching with. */
+    if ((l = pl_links_find_peer(&a->links, change->agent->id)) != NULL)
+      pl_link_learn_candidates(l, change->agent->candidates, change->agent->n_candidates);
     break;
   case PEERLINK__V1__REGISTRY_CHANGE__KIND__KIND_LEFT:
     if ((e = pl_agentlist_find(&a->peers, change->agent->id)) != NULL) {

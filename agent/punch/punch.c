@@ -89,6 +89,23 @@ int pl_punch_new(pl_punch **pp, const pl_punch_config *cfg) {
   return 0;
 }
 
+int pl_punch_add_remote(pl_punch *p, const struct sockaddr_storage *addr, uint64_t now) {
+  if (!usable_family(addr))
+    return PL_ERR_INVALID;
+  if (pl_punch__cand_find(p, addr) >= 0)
+    return 0;
+  int i = pl_punch__cand_learn(p, addr, now);
+  if (i < 0)
+    return PL_ERR_FULL;
+  p->cands[i].prflx = 0; /* signalled: never the slot a peer-reflexive one may take over */
+  /* Probe it in the next round, now, and back off from there as a fresh start would. */
+  if (p->started && (p->selected < 0 || p->selected == PL_PUNCH__REL)) {
+    p->round_at = now;
+    p->round_interval = pl_punch__probe_interval(p);
+  }
+  return 1;
+}
+
 void pl_punch_del(pl_punch *p) {
   if (p == NULL)
     return;

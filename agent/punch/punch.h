@@ -145,6 +145,13 @@ int pl_punch_close(pl_punch *p, uint64_t now, uint8_t *buf, size_t cap, size_t *
                    struct sockaddr_storage *pdst, int *pvia_tcp);
 
 /* Current path; returns 1 if it changed since the last call (the glue publishes an event). */
+/* The peer announced a candidate after the pairing began (its STUN answered after the offer
+ * went out, the common case under loss): it is probed from now on, at once when no direct path
+ * is up. Without it two port-restricted NATs never meet: each side probes only what the offer
+ * carried, and the other's probes to a mapping we never sent to are dropped by our NAT.
+ * Returns 1 (added), 0 (known already), PL_ERR_INVALID (not IPv4/IPv6), PL_ERR_FULL (no slot:
+ * every candidate slot is signalled or carries the path). */
+int pl_punch_add_remote(pl_punch *p, const struct sockaddr_storage *addr, uint64_t now);
 int pl_punch_path_get(pl_punch *p, pl_punch_path *path);
 void pl_punch_stats_get(const pl_punch *p, pl_punch_stats *stats);
 /* The peer's ID (learned or configured); 0 when known, PL_ERR_NOT_FOUND before. */

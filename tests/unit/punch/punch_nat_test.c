@@ -236,6 +236,42 @@ static void test_relay_upgrade(void) {
   sim_free(&s);
 }
 
+/* Host 0's offer carried only host 1's private address: host 1's STUN answered after the
+ * pairing was made (the lab's home x home race under loss). */
+static void late_srflx(int i, pl_punch_config *cfg, void *arg) {
+  (void)arg;
+  if (i == 0)
+    cfg->n_remote = 1; /* remote[0] is the peer's inside address, remote[1] its mapping */
+}
+
+static void test_candidate_learned_late(void) {
+  sim s;
+  sim_init(&s, SIM_HOME, SIM_HOME, 11);
+  CHECK_RV(sim_start(&s, late_srflx, NULL), 0);
+  /* Two port-restricted NATs: host 1's probes reach a mapping host 0 never sent to, so they
+   * are dropped; only the relay works. */
+  CHECK(sim_run_until_path(&s, PL_PATH_RELAY_UDP, 10 * S));
+  sim_run_until(&s, s.now + 20 * S);
+  CHECK(s.h[0].path.kind == PL_PATH_RELAY_UDP);
+  struct sockaddr_in b_out = sim_outside_addr(&s, 1, &s.relay);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  memcpy(&ss, &b_out, sizeof b_out);
+  CHECK_RV(pl_punch_add_remote(s.h[0].p, &ss, s.now), 1);
+  CHECK_RV(pl_punch_add_remote(s.h[0].p, &ss, s.now), 0); /* known now */
+  uint64_t learned = s.now;
+  CHECK(sim_run_until_path(&s, PL_PATH_DIRECT, s.now + 10 * S));
+  CHECK_U64(s.now - learned, <=, 2 * S); /* probed at once, not at the next slow round */
+  CHECK(same_addr(&s.h[0].path.remote, &b_out));
+  check_data_both_ways(&s);
+  struct sockaddr_storage bad;
+  memset(&bad, 0, sizeof bad);
+  bad.ss_family = AF_UNIX;
+  CHECK_RV(pl_punch_add_remote(s.h[0].p, &bad, s.now), PL_ERR_INVALID);
+  CHECK_U64(s.deadline_bugs, ==, 0);
+  sim_free(&s);
+}
+
 /* No peer ID configured: it is learned from the first frame. Without it there are no
  * end-to-end keys (the ID vouches for the key), so that side cannot send or open DATA. */
 static void unknown_peer(int i, pl_punch_config *cfg, void *arg) {
@@ -324,6 +360,7 @@ int main(void) {
   test_loss();
   test_death_and_recovery();
   test_relay_upgrade();
+  test_candidate_learned_late();
   test_learns_peer_id();
   test_skewed_start();
   test_close();
