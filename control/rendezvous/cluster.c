@@ -150,9 +150,9 @@ static void on_published(void *arg, const redisReply *reply, const char *err) {
   /* Nobody reads that channel: the instance is gone (or lost Redis, which ends its streams
    * anyway). A failed command is Redis's own trouble: on_state reports that. */
   if (!c->closing && reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
-    if (x->to_leader)
+    if (x->to_leader == 1)
       pl_rdv__cluster_leader_gone(c, x->to, x->epoch);
-    else if (c->role == PL_RDV_CLUSTER_LEADER && c->epoch == x->epoch)
+    else if (x->to_leader == 0 && c->role == PL_RDV_CLUSTER_LEADER && c->epoch == x->epoch)
       pl_rdv__leader_sweep(c, x->to);
   }
   free(x);
@@ -224,7 +224,7 @@ static void announce(pl_rdv_cluster *c) {
   if (x == NULL)
     return;
   x->c = c;
-  x->to_leader = -1; /* a broadcast: nobody listening is no news */
+  x->to_leader = -1; /* a broadcast: nobody listening is no news, and it names nobody */
   int rv = publish(c, c->chan_control, &m, x);
   if (rv != 0)
     free(x);
