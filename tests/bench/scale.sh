@@ -186,7 +186,7 @@ cluster_row() {
     per=$((hard - MARGIN - extra_c))
     echo "scale: the descriptor limit here is $hard: $per agents per instance" >&2
   fi
-  echo "scale: $((per * n_inst)) agents, $n_inst instances + redis ($per per instance and" \
+  echo "scale: $n agents asked, $n_inst instances + redis ($per or so per instance and" \
     "client, $extra_c more each during pairing)" >&2
   start_redis || return 1
   local -a grpc udp pid cpids
@@ -220,9 +220,12 @@ cluster_row() {
   fi
   echo "scale: leader = instance $leader (pid ${pid[leader]})" >&2
   mkdir -p "$tmp/sync"
+  local rest=$((n - per * n_inst)) mine # n not a multiple of n_inst: the first clients take one more
+  [ "$rest" -ge 0 ] && [ $((per + 1 + extra_c + MARGIN)) -le "$hard" ] || rest=0
   for ((i = 0; i < n_inst; i++)); do
+    mine=$((per + (i < rest ? 1 : 0)))
     "$SCALE" --client "$i" --rendezvous "${grpc[i]}" --rendezvous-pid "${pid[i]}" \
-      --udp "${udp[i]}" --agents "$per" --extra "$extra_c" --network-size "$NET" \
+      --udp "${udp[i]}" --agents "$mine" --extra "$extra_c" --network-size "$NET" \
       --window "$WINDOW" --pairs "$PAIRS" --sync-ready "$tmp/sync/c$i-" --sync-go "$tmp/sync/go" \
       --json "$OUT-scale-cluster-$i.json" >"$tmp/client-$i.txt" 2>"$tmp/client-$i.log" &
     cpids[i]=$!

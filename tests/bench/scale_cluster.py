@@ -113,7 +113,8 @@ def report(out, before, after, t0, t1, leader, redis, jsons):
         print(f"  pairing, while {row['during_pairing_registered']} more register (worst "
               f"client): p50 {pb['p50_us']:.0f} us p99 {pb['p99_us']:.0f} us")
     print(f"  STUN {row['stun_per_s_sum']:.0f} answers/s, relay {row['relay_per_s_sum']:.0f} "
-          f"datagrams/s (sums over the clients, each at its own instance, run together)\n")
+          f"datagrams/s (sums over the clients, run together: STUN at each client's own instance, "
+          f"the relay at the leader, which holds the relay table)\n")
 
 
 if __name__ == "__main__":
