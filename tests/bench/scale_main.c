@@ -35,15 +35,24 @@ static int parse_addr(const char *text, struct sockaddr_storage *ss) {
 
 static int parse_args(int argc, char **argv, scale *s, const char **json) {
   static const struct option opts[] = {
-      {"rendezvous", 1, 0, 'r'},   {"rendezvous-pid", 1, 0, 'R'},
-      {"udp", 1, 0, 'u'},          {"agents", 1, 0, 'n'},
-      {"network-size", 1, 0, 'k'}, {"window", 1, 0, 'w'},
-      {"extra", 1, 0, 'x'},        {"pairs", 1, 0, 'p'},
-      {"pair-window", 1, 0, 'c'},  {"udp-seconds", 1, 0, 's'},
-      {"timeout-ms", 1, 0, 't'},   {"json", 1, 0, 'j'},
-      {"rendezvous2", 1, 0, '2'},  {"rendezvous2-pid", 1, 0, 'P'},
-      {"client", 1, 0, 'K'},       {"sync-ready", 1, 0, 'Y'},
-      {"sync-go", 1, 0, 'G'},      {"help", 0, 0, 'h'},
+      {"rendezvous", 1, 0, 'r'},
+      {"rendezvous-pid", 1, 0, 'R'},
+      {"udp", 1, 0, 'u'},
+      {"agents", 1, 0, 'n'},
+      {"network-size", 1, 0, 'k'},
+      {"window", 1, 0, 'w'},
+      {"extra", 1, 0, 'x'},
+      {"pairs", 1, 0, 'p'},
+      {"pair-window", 1, 0, 'c'},
+      {"udp-seconds", 1, 0, 's'},
+      {"timeout-ms", 1, 0, 't'},
+      {"json", 1, 0, 'j'},
+      {"rendezvous2", 1, 0, '2'},
+      {"rendezvous2-pid", 1, 0, 'P'},
+      {"client", 1, 0, 'K'},
+      {"sync-ready", 1, 0, 'Y'},
+      {"sync-go", 1, 0, 'G'},
+      {"help", 0, 0, 'h'},
       {0, 0, 0, 0},
   };
   size_t v;
