@@ -7,8 +7,8 @@
 # be the bottleneck) against them: event fan-out, GetStatus calls/s vs grpcio, registration of
 # many agents with the rendezvous's memory per agent. Then the rendezvous at scale
 # (tests/bench/scale.sh: rdv_scale, 1,000 and 100,000 agents on a connection each, and the
-# registry core alone, then two instances behind one Redis; JSON in
-# ${BENCH_OUT%.json}-scale-{small,large,redis}.json).
+# registry core alone, then two instances behind one Redis, then 100,000 agents over six
+# instances behind one Redis; JSON in ${BENCH_OUT%.json}-scale-{small,large,redis,cluster}.json).
 #
 # Then the data plane (tests/bench/dataplane.py, programs built with -c opt): the agents' UDP,
 # QUIC and TCP Benchmark against iperf3 -u, ngtcp2's gtlsserver/gtlsclient and iperf3 TCP,

@@ -91,6 +91,14 @@ struct scale {
   const char *target2;
   struct sockaddr_storage rdv_addr2;
   int pid2;
+  /* --client K: several rdv_scale processes against one cluster (scale.sh's N-instance row):
+   * client K's source addresses start at 127.64.0.0 + K * 2^18 and its agent and network
+   * names carry K, so no two clients share an address, a name or a network. -1: one client. */
+  int client;
+  /* --sync-ready P --sync-go G: at each sync point k (1: keys made; 2: registered, every
+   * JOINED in; 3: pairings done, before STUN), create the file Pk and wait, the loop running,
+   * until the file Gk exists (scale.sh starts every client's phases together). */
+  const char *sync_ready, *sync_go;
   size_t n, network_size, window, extra, pairs, pair_window;
   double udp_seconds;
   uint64_t phase_timeout_ms;

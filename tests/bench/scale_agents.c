@@ -27,11 +27,13 @@ static void fail(sagent *a, const char *what, const char *detail) {
 }
 
 /* Agent i's source address: one per agent, 127.64.0.0/10 upwards (every 127/8 address is
- * local on Linux, no set-up needed). */
-static void source_of(size_t i, struct sockaddr_in *sin) {
+ * local on Linux, no set-up needed); client K's from 127.64.0.0 + K * 2^18 (scale_main.c bounds
+ * K and the agents so the ranges stay apart and inside 127.64.0.0/10). */
+static void source_of(const scale *s, size_t i, struct sockaddr_in *sin) {
+  uint32_t base = s->client > 0 ? (uint32_t)s->client << 18 : 0;
   memset(sin, 0, sizeof *sin);
   sin->sin_family = AF_INET;
-  sin->sin_addr.s_addr = htonl((127u << 24) | (64u << 16) | (uint32_t)(i + 1));
+  sin->sin_addr.s_addr = htonl((127u << 24) | ((64u << 16) + base + (uint32_t)(i + 1)));
 }
 
 static void start_one(scale *s, size_t i) {
@@ -42,11 +44,14 @@ static void start_one(scale *s, size_t i) {
   a->ag.ident = &s->ids[i];
   a->ag.port = (uint16_t)(20000 + i % 40000);
   a->ag.network = s->network_size ? s->networks[i / s->network_size] : NULL;
-  snprintf(a->ag.name, sizeof a->ag.name, "scale-%zu", i);
+  if (s->client >= 0)
+    snprintf(a->ag.name, sizeof a->ag.name, "scale%d-%zu", s->client, i);
+  else
+    snprintf(a->ag.name, sizeof a->ag.name, "scale-%zu", i);
   a->state = AG_CONNECTING;
   a->t0 = pl_bench_now_ns();
   s->inflight++;
-  source_of(i, &src);
+  source_of(s, i, &src);
   int second = s->target2 != NULL && i % 2 == 1;
   int rv = pl_h2conn_connect(&a->conn, s->loop, (const struct sockaddr *)&src,
                              (const struct sockaddr *)(second ? &s->rdv_addr2 : &s->rdv_addr),

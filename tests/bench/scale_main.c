@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,7 +22,8 @@ static const char usage[] =
     "usage: rdv_scale --rendezvous HOST:PORT [--rendezvous-pid PID] [--udp HOST:PORT]\n"
     "                 [--rendezvous2 HOST:PORT [--rendezvous2-pid PID]]\n"
     "                 [--agents N] [--network-size K] [--window W] [--extra N] [--pairs P]\n"
-    "                 [--pair-window C] [--udp-seconds S] [--timeout-ms MS] [--json PATH]\n";
+    "                 [--pair-window C] [--udp-seconds S] [--timeout-ms MS] [--json PATH]\n"
+    "                 [--client K] [--sync-ready PREFIX --sync-go PREFIX]\n";
 
 static int parse_addr(const char *text, struct sockaddr_storage *ss) {
   char host[64];
@@ -33,14 +35,25 @@ static int parse_addr(const char *text, struct sockaddr_storage *ss) {
 
 static int parse_args(int argc, char **argv, scale *s, const char **json) {
   static const struct option opts[] = {
-      {"rendezvous", 1, 0, 'r'},   {"rendezvous-pid", 1, 0, 'R'},
-      {"udp", 1, 0, 'u'},          {"agents", 1, 0, 'n'},
-      {"network-size", 1, 0, 'k'}, {"window", 1, 0, 'w'},
-      {"extra", 1, 0, 'x'},        {"pairs", 1, 0, 'p'},
-      {"pair-window", 1, 0, 'c'},  {"udp-seconds", 1, 0, 's'},
-      {"timeout-ms", 1, 0, 't'},   {"json", 1, 0, 'j'},
-      {"rendezvous2", 1, 0, '2'},  {"rendezvous2-pid", 1, 0, 'P'},
-      {"help", 0, 0, 'h'},         {0, 0, 0, 0},
+      {"rendezvous", 1, 0, 'r'},
+      {"rendezvous-pid", 1, 0, 'R'},
+      {"udp", 1, 0, 'u'},
+      {"agents", 1, 0, 'n'},
+      {"network-size", 1, 0, 'k'},
+      {"window", 1, 0, 'w'},
+      {"extra", 1, 0, 'x'},
+      {"pairs", 1, 0, 'p'},
+      {"pair-window", 1, 0, 'c'},
+      {"udp-seconds", 1, 0, 's'},
+      {"timeout-ms", 1, 0, 't'},
+      {"json", 1, 0, 'j'},
+      {"rendezvous2", 1, 0, '2'},
+      {"rendezvous2-pid", 1, 0, 'P'},
+      {"client", 1, 0, 'K'},
+      {"sync-ready", 1, 0, 'Y'},
+      {"sync-go", 1, 0, 'G'},
+      {"help", 0, 0, 'h'},
+      {0, 0, 0, 0},
   };
   size_t v;
   int c, bad = 0;
@@ -66,10 +79,21 @@ static int parse_args(int argc, char **argv, scale *s, const char **json) {
     case 's': bad |= pl_bench_parse_size(optarg, 1, 60, &v), s->udp_seconds = (double)v; break;
     case 't': bad |= pl_bench_parse_size(optarg, 100, 3600000, &v), s->phase_timeout_ms = v; break;
     case 'j': *json = optarg; break;
+    case 'K': bad |= pl_bench_parse_size(optarg, 0, 15, &v), s->client = (int)v; break;
+    case 'Y': s->sync_ready = optarg; break;
+    case 'G': s->sync_go = optarg; break;
     case 'h': fputs(usage, stdout); exit(0);
     default: bad = 1; break;
     }
   }
+  /* client K's addresses: 2^18 of them, inside 127.64.0.0/10 */
+  if (s->client >= 0 && s->n + s->extra >= (1u << 18)) {
+    fprintf(stderr, "rdv_scale: --client: at most %u agents (with --extra) per client\n",
+            (1u << 18) - 1);
+    bad = 1;
+  }
+  if ((s->sync_ready == NULL) != (s->sync_go == NULL))
+    bad = 1;
   if (bad || optind != argc || s->target == NULL) {
     fputs(usage, stderr);
     return PL_ERR_INVALID;
@@ -92,6 +116,29 @@ int pl_scale_wait(scale *s) {
   uv_timer_stop(&s->deadline);
   s->wake = 0;
   return s->timed_out ? PL_ERR_TIMEOUT : 0;
+}
+
+/* Sync point k (scale.h): says so in a file, then serves the loop until the go file exists. */
+static int sync_point(scale *s, int k) {
+  char path[4096];
+  if (s->sync_ready == NULL)
+    return 0;
+  snprintf(path, sizeof path, "%s%d", s->sync_ready, k);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    fprintf(stderr, "rdv_scale: cannot create %s\n", path);
+    return PL_ERR_IO;
+  }
+  close(fd);
+  snprintf(path, sizeof path, "%s%d", s->sync_go, k);
+  uint64_t t0 = pl_bench_now_ns();
+  while (access(path, F_OK) != 0) {
+    if (pl_bench_now_ns() - t0 > s->phase_timeout_ms * 1000000ull)
+      return PL_ERR_TIMEOUT;
+    uv_run(s->loop, UV_RUN_NOWAIT);
+    usleep(2000);
+  }
+  return 0;
 }
 
 /* Every connection needs a descriptor here and one in the rendezvous. */
@@ -164,6 +211,8 @@ static int run(scale *s) {
   int rv;
   fprintf(stderr, "rdv_scale: %zu agents, networks of %zu, %zu registering at a time%s\n", s->n,
           s->network_size, s->window, s->target2 ? ", half on each of two instances" : "");
+  if ((rv = sync_point(s, 1)) != 0)
+    return rv;
   s->mem.rss_before_kib = pl_bench_proc_kib(s->pid, "VmRSS");
   s->mem.rss_before2_kib = pl_bench_proc_kib(s->pid2, "VmRSS");
   long kernel0 = pl_scale_sockstat_tcp_kib();
@@ -192,6 +241,8 @@ static int run(scale *s) {
   }
   fprintf(stderr, "rdv_scale: registered %zu in %.1f s; %.1f KiB per agent\n", s->reg.registered,
           s->reg.seconds, s->mem.kib_per_agent);
+  if ((rv = sync_point(s, 2)) != 0)
+    return rv;
 
   if (s->pairs) {
     fprintf(stderr, "rdv_scale: %zu pairings, %zu at a time\n", s->pairs, s->pair_window);
@@ -207,6 +258,8 @@ static int run(scale *s) {
       return rv;
     pair_result(s, &s->pair_busy);
   }
+  if ((rv = sync_point(s, 3)) != 0)
+    return rv;
   if (s->has_udp) {
     fprintf(stderr, "rdv_scale: STUN for %.0f s\n", s->udp_seconds);
     if ((rv = pl_scale_stun(s, &s->stun)) != 0)
@@ -227,6 +280,7 @@ int main(int argc, char **argv) {
       .pair_window = 4,
       .udp_seconds = 3,
       .phase_timeout_ms = 600000,
+      .client = -1,
   };
   const char *json = NULL;
   if (parse_args(argc, argv, &s, &json) != 0)
@@ -247,7 +301,10 @@ int main(int argc, char **argv) {
       pl_bench_samples_init(&s.pair_lat, 2 * s.pairs + 1) != 0)
     return 1;
   for (size_t i = 0; i < nets; i++)
-    snprintf(s.networks[i], sizeof s.networks[i], "scale-%zu", i);
+    if (s.client >= 0)
+      snprintf(s.networks[i], sizeof s.networks[i], "scale%d-%zu", s.client, i);
+    else
+      snprintf(s.networks[i], sizeof s.networks[i], "scale-%zu", i);
   /* Every JOINED the first N owe each other: m*(m-1) in a network of m. */
   for (size_t i = 0; s.network_size && i < s.n; i += s.network_size) {
     uint64_t m = s.n - i < s.network_size ? s.n - i : s.network_size;

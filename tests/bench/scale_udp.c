@@ -123,8 +123,8 @@ int pl_scale_stun(scale *s, scale_udp_result *res) {
 }
 
 /* RELAY_BIND from `fd` as `sender` until the rendezvous acknowledges it. */
-static int bind_side(int fd, scale *s, const pl_frame_keys *keys, const uint8_t *pairing,
-                     const uint8_t *sender) {
+static int bind_side(int fd, const struct sockaddr_storage *to, const pl_frame_keys *keys,
+                     const uint8_t *pairing, const uint8_t *sender) {
   pl_frame f;
   size_t len;
   memset(&f, 0, sizeof f);
@@ -136,7 +136,7 @@ static int bind_side(int fd, scale *s, const pl_frame_keys *keys, const uint8_t 
     f.txid = 0x5ca1e000u + (uint64_t)attempt;
     if (pl_frame_encode(out_bufs[0], sizeof out_bufs[0], &len, &f, keys) != 0)
       return PL_ERR_INVALID;
-    send_batch(fd, &s->udp_addr, out_bufs, &len, 1);
+    send_batch(fd, to, out_bufs, &len, 1);
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
     if (poll(&pfd, 1, 500) == 1 && drain(fd, in_bufs) > 0 &&
         in_bufs[0][0] == PL_FRAME_RELAY_BIND_ACK)
@@ -159,12 +159,19 @@ int pl_scale_relay(scale *s, scale_udp_result *res) {
       pl_hex_decode(ida, sizeof ida, p->a->ag.ident->id) != 0 ||
       pl_hex_decode(idb, sizeof idb, p->b->ag.ident->id) != 0)
     return PL_ERR_INVALID;
+  /* The offer's relay endpoint: its port on the host of --udp (behind one Redis the leader's,
+   * which holds the relay table, whichever instance the agents registered with). */
+  struct sockaddr_storage to = s->udp_addr;
+  if (to.ss_family == AF_INET)
+    ((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)p->relay_port);
+  else if (to.ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)p->relay_port);
   int fa = udp_socket(), fb = udp_socket();
   if (fa < 0 || fb < 0)
     return PL_ERR_IO;
-  int rv = bind_side(fa, s, &keys, pairing, ida);
+  int rv = bind_side(fa, &to, &keys, pairing, ida);
   if (rv == 0)
-    rv = bind_side(fb, s, &keys, pairing, idb);
+    rv = bind_side(fb, &to, &keys, pairing, idb);
   if (rv != 0)
     goto out;
 
@@ -193,7 +200,7 @@ int pl_scale_relay(scale *s, scale_udp_result *res) {
       if ((rv = pl_frame_encode(out_bufs[i], sizeof out_bufs[i], &lens[i], &f, &keys)) != 0)
         goto out;
     }
-    res->sent += (uint64_t)send_batch(fa, &s->udp_addr, out_bufs, lens, BATCH);
+    res->sent += (uint64_t)send_batch(fa, &to, out_bufs, lens, BATCH);
     int got;
     while ((got = drain(fb, in_bufs)) > 0)
       res->answered += (uint64_t)got;
