@@ -44,10 +44,11 @@ static void start_one(scale *s, size_t i) {
   a->ag.ident = &s->ids[i];
   a->ag.port = (uint16_t)(20000 + i % 40000);
   a->ag.network = s->network_size ? s->networks[i / s->network_size] : NULL;
-  if (s->client >= 0)
-    snprintf(a->ag.name, sizeof a->ag.name, "scale%d-%zu", s->client, i);
-  else
-    snprintf(a->ag.name, sizeof a->ag.name, "scale-%zu", i);
+  /* Names are at most "scale9999-99999999" here; a cut one is still unique enough to read. */
+  int n = s->client >= 0 ? snprintf(a->ag.name, sizeof a->ag.name, "scale%d-%zu", s->client, i)
+                         : snprintf(a->ag.name, sizeof a->ag.name, "scale-%zu", i);
+  if (n < 0)
+    a->ag.name[0] = '\0';
   a->state = AG_CONNECTING;
   a->t0 = pl_bench_now_ns();
   s->inflight++;
