@@ -16,7 +16,8 @@ static void set_state(pl_registration *reg, Peerlink__V1__RendezvousState state,
                       const char *detail) {
   reg->state = state;
   snprintf(reg->detail, sizeof reg->detail, "%s", detail);
-  reg->cb.on_state(reg->arg, state, detail);
+  if (reg->cb.on_state)
+    reg->cb.on_state(reg->arg, state, detail);
 }
 
 static void on_retry_timer(uv_timer_t *t) {
@@ -216,7 +217,7 @@ static void on_message(pl_rpc_client_call *call, const ProtobufCMessage *msg, vo
     set_state(reg, PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_REGISTERED, detail);
     break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_CHANGE:
-    if (resp->change->agent != NULL)
+    if (resp->change->agent != NULL && reg->cb.on_change)
       reg->cb.on_change(reg->arg, resp->change);
     break;
   case PEERLINK__V1__REGISTER_RESPONSE__MSG_OFFER:
@@ -244,7 +245,8 @@ static void on_status(pl_rpc_client_call *call, pl_rpc_status code, const char *
   reg->call = NULL;
   reg->registered = 0;
   reg->stun_tcp_port = 0; /* this instance's; the next may be another */
-  reg->cb.on_reset(reg->arg);
+  if (reg->cb.on_reset)
+    reg->cb.on_reset(reg->arg);
   if (reg->stopping) {
     finish_stop(reg);
     return;

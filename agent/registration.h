@@ -35,6 +35,7 @@
 #define PL_REGISTRATION_TARGETS_MAX 8
 #define PL_REGISTRATION_TARGET_LEN 80
 
+/* Every callback may be NULL (tests of one concern set only what they look at). */
 typedef struct pl_registration_callbacks {
   /* The state changed; detail says why (e.g. the status that ended the stream). */
   void (*on_state)(void *arg, Peerlink__V1__RendezvousState state, const char *detail);
@@ -43,16 +44,16 @@ typedef struct pl_registration_callbacks {
   /* The stream ended: everything learned from it is stale. */
   void (*on_reset)(void *arg);
   /* The next attempt dials `target` (reg->target): with several instances, what the previous
-   * one said (its ports, its relay) no longer applies to the host now dialled. Optional. */
+   * one said (its ports, its relay) no longer applies to the host now dialled. */
   void (*on_target)(void *arg, const char *target);
   /* Registered: the rendezvous's UDP ports on the host we dialled (0: none; its STUN-over-TCP
-   * port is in reg->stun_tcp_port by then). Optional. */
+   * port is in reg->stun_tcp_port by then). */
   void (*on_registered)(void *arg, uint32_t udp_port, uint32_t udp_alt_port);
-  /* An offer (pairing) arrived. Optional. */
+  /* An offer (pairing) arrived. */
   void (*on_offer)(void *arg, const Peerlink__V1__Offer *offer);
-  /* A pair request failed. Optional. */
+  /* A pair request failed. */
   void (*on_pair_error)(void *arg, const Peerlink__V1__PairError *err);
-  /* A frame relayed over the stream arrived. Optional. */
+  /* A frame relayed over the stream arrived. */
   void (*on_relay)(void *arg, const char *pairing_id, const uint8_t *data, size_t len);
 } pl_registration_callbacks;
 

@@ -131,34 +131,52 @@ start_redis() {
   return 1
 }
 
-redis_row() {
-  local n=$1 front=$2 port='' rpid i fd line deadline
+# start_cluster N TAG: redis-server, N --redis instances on it (logs $tmp/rdv-TAG-I.log), and
+# waits (20 s) until one is the leader and the others follow. Sets port and rpid (start_redis),
+# inst_grpc, inst_udp, inst_pid and inst_leader (the leader's index).
+start_cluster() {
+  local n_inst=$1 tag=$2 i fd line deadline nl nf role
   start_redis || return 1
-  local -a grpc udp pid
-  for i in 0 1; do
+  inst_grpc=() inst_udp=() inst_pid=() inst_leader=''
+  for ((i = 0; i < n_inst; i++)); do
     exec {fd}< <(exec "$RDV" --listen 127.0.0.1:0 --udp 127.0.0.1:0 \
-      --redis "127.0.0.1:$port" --redis-prefix "scale$$" 2>"$tmp/rdv-redis-$i.log")
-    pid[i]=$!
-    extra_pids+=("${pid[i]}")
+      --redis "127.0.0.1:$port" --redis-prefix "$tag$$" 2>"$tmp/rdv-$tag-$i.log")
+    inst_pid[i]=$!
+    extra_pids+=("${inst_pid[i]}")
     read -r -t 15 -u "$fd" line || { echo "scale: rendezvous $i did not start" >&2; return 1; }
-    grpc[i]=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<<"$line")
-    udp[i]=$(sed -n 's/.* udp=\([^ ]*\).*/\1/p' <<<"$line")
+    inst_grpc[i]=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<<"$line")
+    inst_udp[i]=$(sed -n 's/.* udp=\([^ ]*\).*/\1/p' <<<"$line")
   done
-  # The last registry_role line of each: one leader, one follower (within 15 s).
-  local role0 role1 leader='' follower=''
-  deadline=$((SECONDS + 15))
+  # Each instance's last registry_role line.
+  deadline=$((SECONDS + 20))
   while [ $SECONDS -lt $deadline ]; do
-    role0=$(grep -o 'event=registry_role role=[a-z_]*' "$tmp/rdv-redis-0.log" | tail -1 | sed 's/.*=//')
-    role1=$(grep -o 'event=registry_role role=[a-z_]*' "$tmp/rdv-redis-1.log" | tail -1 | sed 's/.*=//')
-    if [ "$role0" = leader ] && [ "$role1" = follower ]; then leader=0 follower=1; break; fi
-    if [ "$role1" = leader ] && [ "$role0" = follower ]; then leader=1 follower=0; break; fi
-    sleep 0.1
+    nl=0 nf=0 inst_leader=''
+    for ((i = 0; i < n_inst; i++)); do
+      role=$(grep -o 'event=registry_role role=[a-z_]*' "$tmp/rdv-$tag-$i.log" | tail -1 | sed 's/.*=//')
+      [ "$role" = leader ] && nl=$((nl + 1)) inst_leader=$i
+      [ "$role" = follower ] && nf=$((nf + 1))
+    done
+    [ "$nl" = 1 ] && [ "$nf" = $((n_inst - 1)) ] && return 0
+    sleep 0.2
   done
-  if [ -z "$leader" ]; then
-    echo "scale: no leader and follower after 15 s (roles: ${role0:-none}, ${role1:-none})" >&2
-    grep registry_role "$tmp"/rdv-redis-*.log >&2 || true
-    return 1
-  fi
+  echo "scale: not one leader and $((n_inst - 1)) followers after 20 s" >&2
+  grep -h registry_role "$tmp"/rdv-"$tag"-*.log >&2 || true
+  return 1
+}
+
+# Stops what the row started (instances, clients, redis-server).
+stop_extra() {
+  local pid
+  for pid in "${extra_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${extra_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  extra_pids=()
+}
+
+redis_row() {
+  local n=$1 front=$2 port='' rpid leader follower
+  start_cluster 2 redis || return 1
+  local -a grpc=("${inst_grpc[@]}") udp=("${inst_udp[@]}") pid=("${inst_pid[@]}")
+  leader=$inst_leader follower=$((1 - inst_leader))
   # The leader's pid either way: its memory and CPU are reported as the second instance's.
   local -a second=(--rendezvous2-pid "${pid[leader]}")
   [ "$front" = follower ] || second+=(--rendezvous2 "${grpc[leader]}")
@@ -170,15 +188,13 @@ redis_row() {
     echo "scale: the redis row did not finish" >&2
   # Anything the instances had to say about the cluster while it ran.
   grep -h 'level=\(warn\|error\)' "$tmp"/rdv-redis-*.log | sort | uniq -c | sort -rn | head -5 >&2 || true
-  for pid in "${extra_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${extra_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  extra_pids=()
+  stop_extra
 }
 
 # The large cluster row: redis-server, N instances on it (one leader, N-1 followers), one
 # rdv_scale client per instance with n/N agents each, all clients' phases in step.
 cluster_row() {
-  local n_inst=$1 n=$2 port='' rpid i k fd line deadline per extra_c
+  local n_inst=$1 n=$2 port='' rpid i k per extra_c
   per=$((n / n_inst))
   extra_c=$((per / 10))
   if [ $((per + extra_c + MARGIN)) -gt "$hard" ]; then
@@ -188,36 +204,9 @@ cluster_row() {
   fi
   echo "scale: $n agents asked, $n_inst instances + redis ($per or so per instance and" \
     "client, $extra_c more each during pairing)" >&2
-  start_redis || return 1
-  local -a grpc udp pid cpids
-  for ((i = 0; i < n_inst; i++)); do
-    exec {fd}< <(exec "$RDV" --listen 127.0.0.1:0 --udp 127.0.0.1:0 \
-      --redis "127.0.0.1:$port" --redis-prefix "cluster$$" 2>"$tmp/rdv-cluster-$i.log")
-    pid[i]=$!
-    extra_pids+=("${pid[i]}")
-    read -r -t 15 -u "$fd" line || { echo "scale: rendezvous $i did not start" >&2; return 1; }
-    grpc[i]=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<<"$line")
-    udp[i]=$(sed -n 's/.* udp=\([^ ]*\).*/\1/p' <<<"$line")
-  done
-  # One leader and n_inst-1 followers (each instance's last registry_role line), within 20 s.
-  local leader='' nl nf role
-  deadline=$((SECONDS + 20))
-  while [ $SECONDS -lt $deadline ]; do
-    nl=0 nf=0 leader=''
-    for ((i = 0; i < n_inst; i++)); do
-      role=$(grep -o 'event=registry_role role=[a-z_]*' "$tmp/rdv-cluster-$i.log" | tail -1 | sed 's/.*=//')
-      [ "$role" = leader ] && nl=$((nl + 1)) leader=$i
-      [ "$role" = follower ] && nf=$((nf + 1))
-    done
-    [ "$nl" = 1 ] && [ "$nf" = $((n_inst - 1)) ] && break
-    leader=''
-    sleep 0.2
-  done
-  if [ -z "$leader" ]; then
-    echo "scale: not one leader and $((n_inst - 1)) followers after 20 s" >&2
-    grep -h registry_role "$tmp"/rdv-cluster-*.log >&2 || true
-    return 1
-  fi
+  start_cluster "$n_inst" cluster || return 1
+  local -a grpc=("${inst_grpc[@]}") udp=("${inst_udp[@]}") pid=("${inst_pid[@]}") cpids
+  local leader=$inst_leader
   echo "scale: leader = instance $leader (pid ${pid[leader]})" >&2
   mkdir -p "$tmp/sync"
   local rest=$((n - per * n_inst)) mine # n not a multiple of n_inst: the first clients take one more
@@ -264,9 +253,7 @@ cluster_row() {
     python3 "$AGG" report "$OUT-scale-cluster.json" "$tmp/snap-before" "$tmp/snap-after" \
       "$t0" "$t1" "${pid[leader]}" "$rpid" "$OUT"-scale-cluster-[0-9]*.json
   fi
-  for pid in "${extra_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${extra_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  extra_pids=()
+  stop_extra
 }
 
 have_redis=1

@@ -16,29 +16,10 @@
 
 #define N_REG 10
 
-static void on_state(void *arg, Peerlink__V1__RendezvousState state, const char *detail) {
-  (void)arg;
-  (void)state;
-  (void)detail;
-}
-
-static void on_change(void *arg, const Peerlink__V1__RegistryChange *change) {
-  (void)arg;
-  (void)change;
-}
-
-static void on_reset(void *arg) {
-  (void)arg;
-}
-
-static const pl_registration_callbacks callbacks = {
-    .on_state = on_state, .on_change = on_change, .on_reset = on_reset};
-
 /* The delay the registration's first retry was scheduled with. */
 static uint64_t first_retry_ms(uv_loop_t *loop, pl_registration *reg, pl_random_fn rnd) {
   memset(reg, 0, sizeof *reg);
   reg->target = "not-a-rendezvous-address";
-  reg->cb = callbacks;
   reg->random = rnd;
   CHECK_RV(pl_registration_start(reg, loop), 0);
   CHECK(reg->state == PEERLINK__V1__RENDEZVOUS_STATE__RENDEZVOUS_STATE_DISCONNECTED);

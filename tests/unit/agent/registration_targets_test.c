@@ -61,21 +61,6 @@ typedef struct dialled {
   int stopped;
 } dialled;
 
-static void on_state(void *arg, Peerlink__V1__RendezvousState state, const char *detail) {
-  (void)arg;
-  (void)state;
-  (void)detail;
-}
-
-static void on_change(void *arg, const Peerlink__V1__RegistryChange *change) {
-  (void)arg;
-  (void)change;
-}
-
-static void on_reset(void *arg) {
-  (void)arg;
-}
-
 static void on_target(void *arg, const char *target) {
   dialled *d = arg;
   CHECK(target == d->reg.target);
@@ -116,8 +101,7 @@ static size_t fail_over(dialled *d, const char *const *targets, size_t n) {
   for (size_t i = 0; i < n; i++)
     snprintf(d->reg.targets[i], sizeof d->reg.targets[i], "%s", targets[i]);
   d->reg.n_targets = n;
-  d->reg.cb = (pl_registration_callbacks){
-      .on_state = on_state, .on_change = on_change, .on_reset = on_reset, .on_target = on_target};
+  d->reg.cb = (pl_registration_callbacks){.on_target = on_target};
   d->reg.arg = d;
   d->reg.random = zero_bytes;
   CHECK(uv_timer_init(&loop, &d->check) == 0);
