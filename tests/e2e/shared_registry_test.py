@@ -95,6 +95,19 @@ def instance_of(proc):
         return re.search(r"event=cluster_start instance=([0-9a-f]{32})", f.read()).group(1)
 
 
+def wait_log(proc, text, deadline=DEADLINE):
+    """True once the process's log holds `text` (it writes each line as it happens)."""
+    end = time.monotonic() + deadline
+    with open(proc.log_path) as f:
+        seen = ""
+        while time.monotonic() < end:
+            seen += f.read()
+            if text in seen:
+                return True
+            select.select([], [], [], 0.05)  # the log has no event to wait on; re-read soon
+    return False
+
+
 def list_ids(target):
     ch = grpc.insecure_channel(target)
     try:
@@ -175,10 +188,11 @@ class SharedRegistry(unittest.TestCase):
         back = rt.relay_data(rkey, fkey, pid, y.ident.raw_id, 2, b"to x, over y's stream")
         y.send(relay=rdv.RelayDatagram(pairing_id=oy.pairing_id, payload=back))
         self.assertEqual(sx.recvfrom(2048)[0], back)
-        # STUN stays each instance's own: y's Registered named b's port.
-        # (register() returned it; the leader's ports are a's.)
         # Garbage on an instance's channel is refused and changes nothing.
-        self.redis.cli("PUBLISH", "peerlink:to:" + instance_of(self.b), "not a message")
+        self.assertEqual(
+            self.redis.cli("PUBLISH", "peerlink:to:" + instance_of(self.b), "not a message"), "1")
+        self.assertTrue(wait_log(self.b, "event=cluster_message_refused"),
+                        "b did not report the garbage it refused")
         self.assertEqual(list_ids(self.b.fields["grpc"]), both)
 
     def test_registered_names_the_front_instance_stun_ports(self):
@@ -256,9 +270,9 @@ class SharedRegistry(unittest.TestCase):
     def test_peer_on_a_dead_instance_is_a_pair_error(self):
         # b follows; an agent on b, the instance that dies, and one on a that asks for it.
         gone, asker = self.raw_agent(self.b, "gone"), self.raw_agent(self.a, "asker")
+        # asker registered second: its view starts with gone, which the leader vouches for.
         ch = asker.wait("change")
-        self.assertEqual(ch.agent.id, gone.ident.id) if ch.kind == rdv.RegistryChange.KIND_JOINED \
-            else None
+        self.assertEqual((ch.kind, ch.agent.id), (rdv.RegistryChange.KIND_JOINED, gone.ident.id))
         self.b.p.send_signal(signal.SIGKILL)
         self.b.p.wait()
         # The leader takes b's agents out once b's key expired: asker hears LEFT.
